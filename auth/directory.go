@@ -1,0 +1,93 @@
+// Package auth answers two questions: who is calling (a client bearer token →
+// tenant, compared in constant time) and which Gupshup app token the proxy
+// injects for a phone number (static from config, or obtained with partner
+// credentials, cached and refreshed).
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+
+	"waproxy/config"
+)
+
+// Tenant is one business served by the proxy.
+type Tenant struct {
+	Name   string
+	phones map[string]*Phone
+}
+
+// Phone is one Meta phone-number-id and the Gupshup app behind it.
+type Phone struct {
+	ID       string
+	Tenant   *Tenant
+	AppID    string
+	AppName  string
+	appToken string // static app token; "" = partner login
+}
+
+// Directory resolves client tokens and phone numbers.
+//
+// Tokens are kept as SHA-256 digests only. A lookup hashes the presented
+// token, finds the candidate by digest and confirms it with
+// subtle.ConstantTimeCompare, so neither the map nor the comparison leaks
+// timing about the secret itself (an attacker cannot choose digests).
+type Directory struct {
+	byDigest map[[32]byte]tokenEntry
+	phones   map[string]*Phone
+}
+
+type tokenEntry struct {
+	digest [32]byte
+	tenant *Tenant
+}
+
+// NewDirectory builds the directory from validated config.
+func NewDirectory(tenants []config.Tenant) (*Directory, error) {
+	d := &Directory{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}}
+	for _, tc := range tenants {
+		t := &Tenant{Name: tc.Name, phones: map[string]*Phone{}}
+		for _, tok := range tc.Tokens {
+			dg, err := config.TokenDigest(tok)
+			if err != nil {
+				return nil, err
+			}
+			d.byDigest[dg] = tokenEntry{digest: dg, tenant: t}
+		}
+		for _, pc := range tc.PhoneNumbers {
+			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, appToken: pc.AppToken}
+			t.phones[p.ID] = p
+			d.phones[p.ID] = p
+		}
+	}
+	return d, nil
+}
+
+// Authenticate returns the tenant a client token belongs to, or nil.
+func (d *Directory) Authenticate(token string) *Tenant {
+	if token == "" {
+		return nil
+	}
+	dg := sha256.Sum256([]byte(token))
+	e, ok := d.byDigest[dg]
+	if !ok || subtle.ConstantTimeCompare(e.digest[:], dg[:]) != 1 {
+		return nil
+	}
+	return e.tenant
+}
+
+// Phone returns the tenant's phone number with the given id. A number that
+// does not exist and one that belongs to another tenant look the same.
+func (t *Tenant) Phone(id string) (*Phone, bool) {
+	p, ok := t.phones[id]
+	return p, ok
+}
+
+// Phones lists every phone number in the directory.
+func (d *Directory) Phones() []*Phone {
+	out := make([]*Phone, 0, len(d.phones))
+	for _, p := range d.phones {
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,190 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// PartnerAPI is what token management needs from the Gupshup client.
+type PartnerAPI interface {
+	// Login exchanges partner credentials for a partner token.
+	Login(ctx context.Context, email, secret string) (string, error)
+	// AppToken fetches the app token of appID with a partner token.
+	AppToken(ctx context.Context, partnerToken, appID string) (string, error)
+}
+
+// ErrNoCredentials is returned for a phone number without a static token
+// when no partner credentials are configured.
+var ErrNoCredentials = errors.New("auth: no app token and no partner credentials")
+
+// TokensConfig configures Tokens.
+type TokensConfig struct {
+	// Email and Secret are the partner credentials ("" disables login).
+	Email, Secret string
+	// AppTokenTTL is how long a fetched app token is used. Default 22h.
+	AppTokenTTL time.Duration
+	// PartnerTokenTTL is how long a partner login is used. Default 22h.
+	PartnerTokenTTL time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Tokens hands out the Gupshup app token for each phone number: the static
+// one from config, or one fetched with partner credentials
+// (POST /partner/account/login → GET /partner/app/{appId}/token), cached,
+// refreshed in the background during the last tenth of its lifetime, and
+// fetched by one caller at a time per app (singleflight).
+type Tokens struct {
+	api PartnerAPI
+	cfg TokensConfig
+
+	group singleflight.Group
+
+	mu      sync.Mutex
+	partner cached
+	apps    map[string]cached
+}
+
+type cached struct {
+	token   string
+	fetched time.Time
+}
+
+// NewTokens returns a token source. api may be nil when every phone number
+// has a static token.
+func NewTokens(api PartnerAPI, cfg TokensConfig) *Tokens {
+	if cfg.AppTokenTTL <= 0 {
+		cfg.AppTokenTTL = 22 * time.Hour
+	}
+	if cfg.PartnerTokenTTL <= 0 {
+		cfg.PartnerTokenTTL = 22 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Tokens{api: api, cfg: cfg, apps: map[string]cached{}}
+}
+
+// Token returns the app token to inject for p.
+func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
+	if p.appToken != "" {
+		return p.appToken, nil
+	}
+	now := t.cfg.Now()
+	t.mu.Lock()
+	c, ok := t.apps[p.AppID]
+	t.mu.Unlock()
+	if ok {
+		age := now.Sub(c.fetched)
+		if age < t.cfg.AppTokenTTL {
+			if age > t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 {
+				// Refresh ahead of expiry without making this caller wait.
+				go func() {
+					_, _ = t.fetchApp(context.WithoutCancel(ctx), p.AppID, c.token)
+				}()
+			}
+			return c.token, nil
+		}
+	}
+	return t.fetchApp(ctx, p.AppID, c.token)
+}
+
+// Refresh is called after Gupshup rejected token for p with 401. It returns
+// a different token to retry with, or ok=false when there is none (static
+// tokens cannot be refreshed). Concurrent callers that saw the same rejected
+// token share one fetch.
+func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token string, ok bool, err error) {
+	if p.appToken != "" {
+		return "", false, nil
+	}
+	tok, err := t.fetchApp(ctx, p.AppID, rejected)
+	if err != nil {
+		return "", false, err
+	}
+	return tok, tok != rejected, nil
+}
+
+// fetchApp fetches a new app token unless the cache already holds one that
+// differs from stale (another caller refreshed it meanwhile).
+func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, error) {
+	if t.api == nil || t.cfg.Email == "" {
+		return "", ErrNoCredentials
+	}
+	// The fetch is shared by every waiting caller, so one caller giving up
+	// must not cancel it; the upstream client bounds it with its timeout.
+	ctx = context.WithoutCancel(ctx)
+	v, err, _ := t.group.Do("app:"+appID, func() (any, error) {
+		t.mu.Lock()
+		c, ok := t.apps[appID]
+		t.mu.Unlock()
+		if ok && c.token != stale && t.cfg.Now().Sub(c.fetched) < t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 {
+			return c.token, nil
+		}
+		pt, err := t.partnerToken(ctx, "")
+		if err != nil {
+			return "", err
+		}
+		tok, err := t.api.AppToken(ctx, pt, appID)
+		if isUnauthorized(err) {
+			// The partner token was rejected: log in again once.
+			if pt, err = t.partnerToken(ctx, pt); err != nil {
+				return "", err
+			}
+			tok, err = t.api.AppToken(ctx, pt, appID)
+		}
+		if err != nil {
+			return "", fmt.Errorf("auth: app token for %s: %w", appID, err)
+		}
+		t.mu.Lock()
+		t.apps[appID] = cached{token: tok, fetched: t.cfg.Now()}
+		t.mu.Unlock()
+		return tok, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// partnerToken returns a valid partner token, logging in when there is none,
+// it is old, or it equals rejected.
+func (t *Tokens) partnerToken(ctx context.Context, rejected string) (string, error) {
+	t.mu.Lock()
+	c := t.partner
+	t.mu.Unlock()
+	if c.token != "" && c.token != rejected && t.cfg.Now().Sub(c.fetched) < t.cfg.PartnerTokenTTL {
+		return c.token, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	v, err, _ := t.group.Do("partner", func() (any, error) {
+		t.mu.Lock()
+		c := t.partner
+		t.mu.Unlock()
+		if c.token != "" && c.token != rejected && t.cfg.Now().Sub(c.fetched) < t.cfg.PartnerTokenTTL {
+			return c.token, nil
+		}
+		tok, err := t.api.Login(ctx, t.cfg.Email, t.cfg.Secret)
+		if err != nil {
+			return "", fmt.Errorf("auth: partner login: %w", err)
+		}
+		t.mu.Lock()
+		t.partner = cached{token: tok, fetched: t.cfg.Now()}
+		t.mu.Unlock()
+		return tok, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// isUnauthorized reports whether err carries HTTP status 401.
+func isUnauthorized(err error) bool {
+	var s interface{ HTTPStatus() int }
+	return errors.As(err, &s) && s.HTTPStatus() == 401
+}

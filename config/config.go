@@ -1,0 +1,343 @@
+// Package config loads and validates the proxy's YAML configuration.
+//
+// Every string value may reference the environment as ${NAME} or
+// ${NAME:-default}; a reference to an unset variable without a default is an
+// error naming the key. Unknown keys and missing required values are errors
+// too. Defaults are applied by Load and documented on each field.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Embedded is the gupshup.base_url value that runs the built-in simulated
+// Gupshup on a loopback port instead of calling the real partner API.
+const Embedded = "embedded"
+
+// Config is the whole file.
+type Config struct {
+	// Listen is the address the proxy serves on. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is the absolute URL clients reach the proxy at (used for
+	// media URLs it hands out). Default "http://" + Listen.
+	PublicURL string `yaml:"public_url"`
+	// LogLevel is debug, info, warn or error. Default "info".
+	LogLevel string `yaml:"log_level"`
+	// MaxBodyBytes caps request bodies; larger ones get a Meta error with
+	// HTTP 413. Default 1048576 (1 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Server holds the HTTP server timeouts.
+	Server ServerConfig `yaml:"server"`
+	// Gupshup is the upstream.
+	Gupshup GupshupConfig `yaml:"gupshup"`
+	// Translate tunes the Meta → Gupshup translation.
+	Translate TranslateConfig `yaml:"translate"`
+	// Tenants are the businesses served. At least one is required.
+	Tenants []Tenant `yaml:"tenants"`
+}
+
+// ServerConfig holds the HTTP server's timeouts.
+type ServerConfig struct {
+	// ReadHeaderTimeout default 5s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout (whole request) default 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout default 60s; keep it above gupshup.timeout.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout for keep-alive connections, default 120s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ShutdownGrace bounds the drain of in-flight requests on SIGTERM,
+	// default 20s.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// GupshupConfig is the upstream partner API.
+type GupshupConfig struct {
+	// BaseURL of the partner API, e.g. https://partner.gupshup.io, or
+	// "embedded" for the built-in simulator. Default "embedded".
+	BaseURL string `yaml:"base_url"`
+	// Timeout for one upstream call, default 15s.
+	Timeout time.Duration `yaml:"timeout"`
+	// DialTimeout for new connections, default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxConnsPerHost caps upstream connections (0 = no cap). Default 0.
+	MaxConnsPerHost int `yaml:"max_conns_per_host"`
+	// MaxIdleConnsPerHost keeps this many idle keep-alive connections,
+	// default 256.
+	MaxIdleConnsPerHost int `yaml:"max_idle_conns_per_host"`
+	// Partner holds partner credentials, needed by phone numbers without a
+	// static app_token.
+	Partner PartnerConfig `yaml:"partner"`
+	// AppTokenTTL is how long an app token fetched with partner credentials
+	// is used before it is fetched again (Gupshup reports no expiry), default
+	// 22h. It is refreshed in the background during the last tenth.
+	AppTokenTTL time.Duration `yaml:"app_token_ttl"`
+	// PartnerTokenTTL is how long a partner login is used (Gupshup: 24h),
+	// default 22h.
+	PartnerTokenTTL time.Duration `yaml:"partner_token_ttl"`
+}
+
+// PartnerConfig are partner portal credentials.
+type PartnerConfig struct {
+	// Email of the partner account. No default.
+	Email string `yaml:"email"`
+	// Secret is the client secret. No default.
+	Secret string `yaml:"secret"`
+}
+
+// TranslateConfig tunes translation.
+type TranslateConfig struct {
+	// NormalizeTemplateButtons sends template button "index" as a string and
+	// "sub_type" in lower case, as Meta documents them. Default true.
+	NormalizeTemplateButtons *bool `yaml:"normalize_template_buttons"`
+}
+
+// Tenant is one business: its client tokens and its phone numbers.
+type Tenant struct {
+	// Name identifies the tenant in logs and metrics. Required, unique.
+	Name string `yaml:"name"`
+	// Tokens are the bearer tokens the tenant's clients send (what they sent
+	// to Meta), either the token itself or "sha256:<hex>" of it. At least one.
+	Tokens []string `yaml:"tokens"`
+	// PhoneNumbers are the Meta phone-number-ids the tenant sends from.
+	// At least one.
+	PhoneNumbers []PhoneNumber `yaml:"phone_numbers"`
+}
+
+// PhoneNumber maps a Meta phone-number-id to a Gupshup app.
+type PhoneNumber struct {
+	// ID is the phone-number-id clients put in the path. Required, unique.
+	ID string `yaml:"id"`
+	// AppID is the Gupshup app id. Required.
+	AppID string `yaml:"app_id"`
+	// AppName is the Gupshup app name. Optional.
+	AppName string `yaml:"app_name"`
+	// AppToken is the Gupshup app token (sk_…). When empty, the token is
+	// obtained with gupshup.partner credentials.
+	AppToken string `yaml:"app_token"`
+}
+
+// NormalizeTemplateButtonsOrDefault reports the effective setting.
+func (t TranslateConfig) NormalizeTemplateButtonsOrDefault() bool {
+	return t.NormalizeTemplateButtons == nil || *t.NormalizeTemplateButtons
+}
+
+// TokenDigest returns the SHA-256 digest a configured token stands for.
+func TokenDigest(token string) ([32]byte, error) {
+	var d [32]byte
+	if hexd, ok := strings.CutPrefix(token, "sha256:"); ok {
+		b, err := hex.DecodeString(hexd)
+		if err != nil || len(b) != 32 {
+			return d, errors.New("sha256: token must be 64 hex digits")
+		}
+		copy(d[:], b)
+		return d, nil
+	}
+	return sha256.Sum256([]byte(token)), nil
+}
+
+// Load reads, expands, decodes, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(raw, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse is Load for bytes, with the environment given as lookup.
+func Parse(raw []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, err
+	}
+	if err := expandNode(&root, "", lookup); err != nil {
+		return nil, err
+	}
+	expanded, err := yaml.Marshal(&root)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandNode replaces ${NAME} and ${NAME:-default} in every scalar value.
+func expandNode(n *yaml.Node, path string, lookup func(string) (string, bool)) error {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if err := expandNode(c, p, lookup); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if err := expandNode(n.Content[i+1], p, lookup); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var missing string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			sub := envRef.FindStringSubmatch(m)
+			if v, ok := lookup(sub[1]); ok && v != "" {
+				return v
+			}
+			if sub[2] != "" {
+				return sub[3]
+			}
+			if missing == "" {
+				missing = sub[1]
+			}
+			return ""
+		})
+		if missing != "" {
+			return fmt.Errorf("%s (line %d): environment variable %s is not set", path, n.Line, missing)
+		}
+		n.Tag = "!!str"
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return nil
+}
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.Listen, "127.0.0.1:8080")
+	setDefault(&c.PublicURL, "http://"+c.Listen)
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	setDefault(&c.LogLevel, "info")
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	s := &c.Server
+	setDefaultDur(&s.ReadHeaderTimeout, 5*time.Second)
+	setDefaultDur(&s.ReadTimeout, 30*time.Second)
+	setDefaultDur(&s.WriteTimeout, 60*time.Second)
+	setDefaultDur(&s.IdleTimeout, 120*time.Second)
+	setDefaultDur(&s.ShutdownGrace, 20*time.Second)
+	g := &c.Gupshup
+	setDefault(&g.BaseURL, Embedded)
+	g.BaseURL = strings.TrimRight(g.BaseURL, "/")
+	setDefaultDur(&g.Timeout, 15*time.Second)
+	setDefaultDur(&g.DialTimeout, 5*time.Second)
+	if g.MaxIdleConnsPerHost == 0 {
+		g.MaxIdleConnsPerHost = 256
+	}
+	setDefaultDur(&g.AppTokenTTL, 22*time.Hour)
+	setDefaultDur(&g.PartnerTokenTTL, 22*time.Hour)
+}
+
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func setDefaultDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+func (c *Config) validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.MaxBodyBytes < 0 {
+		return errors.New("max_body_bytes: must be positive")
+	}
+	if c.Gupshup.BaseURL != Embedded && !strings.HasPrefix(c.Gupshup.BaseURL, "http://") &&
+		!strings.HasPrefix(c.Gupshup.BaseURL, "https://") {
+		return fmt.Errorf("gupshup.base_url: %q must be an http(s) URL or %q", c.Gupshup.BaseURL, Embedded)
+	}
+	if len(c.Tenants) == 0 {
+		return errors.New("tenants: at least one tenant is required")
+	}
+	names := map[string]bool{}
+	phones := map[string]string{}
+	tokens := map[[32]byte]string{}
+	for i, t := range c.Tenants {
+		at := fmt.Sprintf("tenants[%d]", i)
+		if t.Name == "" {
+			return fmt.Errorf("%s.name: required", at)
+		}
+		if names[t.Name] {
+			return fmt.Errorf("%s.name: duplicate tenant %q", at, t.Name)
+		}
+		names[t.Name] = true
+		if len(t.Tokens) == 0 {
+			return fmt.Errorf("%s.tokens: at least one token is required", at)
+		}
+		for j, tok := range t.Tokens {
+			if tok == "" {
+				return fmt.Errorf("%s.tokens[%d]: empty token", at, j)
+			}
+			d, err := TokenDigest(tok)
+			if err != nil {
+				return fmt.Errorf("%s.tokens[%d]: %w", at, j, err)
+			}
+			if other, dup := tokens[d]; dup {
+				return fmt.Errorf("%s.tokens[%d]: token already used by tenant %q", at, j, other)
+			}
+			tokens[d] = t.Name
+		}
+		if len(t.PhoneNumbers) == 0 {
+			return fmt.Errorf("%s.phone_numbers: at least one phone number is required", at)
+		}
+		for j, p := range t.PhoneNumbers {
+			pat := fmt.Sprintf("%s.phone_numbers[%d]", at, j)
+			if p.ID == "" {
+				return fmt.Errorf("%s.id: required", pat)
+			}
+			if other, dup := phones[p.ID]; dup {
+				return fmt.Errorf("%s.id: phone number %s already belongs to tenant %q", pat, p.ID, other)
+			}
+			phones[p.ID] = t.Name
+			if p.AppID == "" {
+				return fmt.Errorf("%s.app_id: required", pat)
+			}
+			if p.AppToken == "" && (c.Gupshup.Partner.Email == "" || c.Gupshup.Partner.Secret == "") {
+				return fmt.Errorf("%s.app_token: required unless gupshup.partner.email and gupshup.partner.secret are set", pat)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"waproxy/auth"
+	"waproxy/translate"
+	"waproxy/upstream"
+)
+
+// request is a parsed Graph call: who, which object, and the parameters as
+// one JSON object whatever the content type.
+type request struct {
+	tenant *auth.Tenant
+	phone  *auth.Phone
+	body   []byte // JSON object
+}
+
+// messages serves POST|PUT /{version}/{phone-number-id}/messages and the
+// unversioned form.
+func (s *Server) messages(c *gin.Context) {
+	objectID := c.Param("p1")
+	if p2 := c.Param("p2"); p2 != "" {
+		if !versionRe.MatchString(objectID) {
+			s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
+			return
+		}
+		objectID = p2
+	}
+	req, ok := s.parse(c, objectID)
+	if !ok {
+		return
+	}
+	l := logOf(c)
+
+	form := s.getBuf()
+	defer s.putBuf(form)
+	send, merr := translate.SendToForm(*form, req.body, s.opt.Translate)
+	if merr != nil {
+		s.fail(c, merr)
+		return
+	}
+	*form = send.Form
+	l.msgType = send.Type
+	if send.Status != "" {
+		l.msgType = "status:" + send.Status
+	}
+	if send.To != "" {
+		l.to = maskPhone(send.To)
+	}
+
+	resp, merr := s.callSend(c, req.phone, send.Form)
+	if merr != nil {
+		s.fail(c, merr)
+		return
+	}
+	if resp.Status/100 != 2 {
+		s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+		return
+	}
+	out := s.getBuf()
+	defer s.putBuf(out)
+	body, merr := translate.SendResponse(*out, resp.Body, send.To)
+	if merr != nil {
+		s.fail(c, merr)
+		return
+	}
+	*out = body
+	c.Data(http.StatusOK, jsonType, body)
+}
+
+// callSend sends the form with the app token, refreshing the token once if
+// Gupshup answers 401 (a rejected call was not sent, so the retry cannot
+// double-send).
+func (s *Server) callSend(c *gin.Context, p *auth.Phone, form []byte) (*upstream.Response, *translate.Error) {
+	l := logOf(c)
+	ctx := c.Request.Context()
+	token, err := s.opt.Tokens.Token(ctx, p)
+	if err != nil {
+		l.err = "app token unavailable"
+		e := translate.Internal("Gateway configuration problem: no Gupshup app token could be obtained for this phone number.")
+		e.Operator = true
+		e.Rule = "app_token_unavailable"
+		return nil, e
+	}
+	resp, err := s.send(c, p, token, form)
+	if err == nil && resp.Status == http.StatusUnauthorized {
+		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, p, token)
+		if rerr == nil && ok {
+			l.retried = true
+			resp, err = s.send(c, p, fresh, form)
+		}
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, upstream.ErrNotSent):
+			l.err = "upstream unreachable"
+			return nil, translate.Unreachable("connection failed")
+		case errors.Is(err, upstream.ErrNoAnswer):
+			l.err = "upstream gave no answer"
+			return nil, translate.MaybeSent("no answer")
+		default:
+			l.err = "upstream call failed"
+			return nil, translate.Internal("The upstream call could not be made.")
+		}
+	}
+	return resp, nil
+}
+
+func (s *Server) send(c *gin.Context, p *auth.Phone, token string, form []byte) (*upstream.Response, error) {
+	start := time.Now()
+	resp, err := s.opt.Upstream.SendMessage(c.Request.Context(), p.AppID, token, form)
+	d := time.Since(start)
+	l := logOf(c)
+	l.upstreamTime += d
+	status := 0
+	if resp != nil {
+		status = resp.Status
+	}
+	l.upstreamStatus = status
+	s.opt.Metrics.Upstream("v3_message", status, d)
+	return resp, err
+}
+
+// parse reads the body (capped), finds the caller's token, tenant and the
+// phone number, and turns the parameters into a JSON object.
+func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
+	r := c.Request
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(c, translate.BodyTooLarge(s.opt.MaxBodyBytes))
+		} else {
+			logOf(c).err = "reading body failed"
+			s.fail(c, translate.InvalidParameter("The request body could not be read."))
+		}
+		return nil, false
+	}
+	body, formToken, perr := paramsJSON(r.Header.Get("Content-Type"), raw)
+	token := bearer(r)
+	if token == "" {
+		token = r.URL.Query().Get("access_token")
+	}
+	if token == "" {
+		token = formToken
+	}
+	tenant := s.opt.Directory.Authenticate(token)
+	if tenant == nil {
+		s.fail(c, translate.InvalidToken())
+		return nil, false
+	}
+	l := logOf(c)
+	l.tenant = tenant.Name
+	l.phoneID = objectID
+	phone, ok := tenant.Phone(objectID)
+	if !ok {
+		s.fail(c, translate.UnknownObject(strings.ToLower(r.Method), objectID))
+		return nil, false
+	}
+	if perr != nil {
+		s.fail(c, perr)
+		return nil, false
+	}
+	return &request{tenant: tenant, phone: phone, body: body}, true
+}
+
+// bearer returns the token of an "Authorization: Bearer …" (or "OAuth …")
+// header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	for _, scheme := range []string{"Bearer ", "OAuth "} {
+		if len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) {
+			return strings.TrimSpace(h[len(scheme):])
+		}
+	}
+	return ""
+}
+
+// paramsJSON turns a Graph request body into one JSON object: JSON as is,
+// urlencoded and multipart fields through translate.FieldsToJSON. It also
+// returns an access_token form field, if any.
+func paramsJSON(contentType string, raw []byte) ([]byte, string, *translate.Error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if contentType == "" || err != nil {
+		mt = ""
+	}
+	switch mt {
+	case "application/json", "text/json", "text/plain", "":
+		trimmed := bytes.TrimSpace(raw)
+		if len(trimmed) == 0 {
+			return nil, "", translate.InvalidParameter("The request body is empty; send the message as a JSON object.")
+		}
+		if mt != "application/json" && trimmed[0] != '{' {
+			return nil, "", translate.InvalidParameter("Unsupported Content-Type " + quoteCT(contentType) +
+				"; send application/json, application/x-www-form-urlencoded or multipart/form-data.")
+		}
+		return raw, "", nil
+	case "application/x-www-form-urlencoded":
+		fields, token, err := urlencodedFields(raw)
+		if err != nil {
+			return nil, "", translate.InvalidParameter("The form body could not be parsed.")
+		}
+		return translate.FieldsToJSON(fields), token, nil
+	case "multipart/form-data":
+		fields, token, err := multipartFields(raw, params["boundary"])
+		if err != nil {
+			return nil, "", translate.InvalidParameter("The multipart body could not be parsed.")
+		}
+		return translate.FieldsToJSON(fields), token, nil
+	default:
+		return nil, "", translate.InvalidParameter("Unsupported Content-Type " + quoteCT(contentType) +
+			"; send application/json, application/x-www-form-urlencoded or multipart/form-data.")
+	}
+}
+
+func quoteCT(ct string) string {
+	if ct == "" {
+		return "(none)"
+	}
+	if len(ct) > 100 {
+		ct = ct[:100]
+	}
+	return "'" + ct + "'"
+}
+
+// urlencodedFields parses a form body keeping field order.
+func urlencodedFields(raw []byte) ([]translate.Field, string, error) {
+	var fields []translate.Field
+	token := ""
+	for _, kv := range strings.Split(string(raw), "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		dk, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, "", err
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, "", err
+		}
+		if dk == "access_token" {
+			token = dv
+		}
+		fields = append(fields, translate.Field{Name: dk, Value: dv})
+	}
+	return fields, token, nil
+}
+
+// multipartFields reads the non-file parts of a multipart body in order.
+func multipartFields(raw []byte, boundary string) ([]translate.Field, string, error) {
+	if boundary == "" {
+		return nil, "", errors.New("no boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(raw), boundary)
+	var fields []translate.Field
+	token := ""
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields, token, nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if p.FileName() != "" {
+			continue
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return nil, "", err
+		}
+		if p.FormName() == "access_token" {
+			token = string(v)
+		}
+		fields = append(fields, translate.Field{Name: p.FormName(), Value: string(v)})
+	}
+}

@@ -1,0 +1,270 @@
+// Package server is the HTTP face of the proxy: gin routes in Graph API
+// shape, request ids, body limits, one log line per request, metrics, and the
+// handlers that tie auth, translate and upstream together.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+
+	"waproxy/auth"
+	"waproxy/metrics"
+	"waproxy/translate"
+	"waproxy/upstream"
+)
+
+// Sender is what the handlers need from the Gupshup client.
+type Sender interface {
+	SendMessage(ctx context.Context, appID, appToken string, form []byte) (*upstream.Response, error)
+}
+
+// TokenSource hands out and refreshes Gupshup app tokens.
+type TokenSource interface {
+	Token(ctx context.Context, p *auth.Phone) (string, error)
+	Refresh(ctx context.Context, p *auth.Phone, rejected string) (string, bool, error)
+}
+
+// Options configures the handler.
+type Options struct {
+	Directory *auth.Directory
+	Tokens    TokenSource
+	Upstream  Sender
+	Logger    *zap.Logger      // default: no logging
+	Metrics   *metrics.Metrics // default: a fresh registry
+	// MaxBodyBytes caps request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// Translate options for sends.
+	Translate translate.SendOptions
+}
+
+// Server is the proxy's http.Handler.
+type Server struct {
+	opt    Options
+	engine *gin.Engine
+	ready  atomic.Bool
+	bufs   sync.Pool
+}
+
+var versionRe = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
+
+// New builds the router.
+func New(opt Options) *Server {
+	if opt.Logger == nil {
+		opt.Logger = zap.NewNop()
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 1 << 20
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	s := &Server{opt: opt, engine: e}
+	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
+	s.ready.Store(true)
+
+	e.Use(s.observe, s.recover)
+	e.GET("/healthz", func(c *gin.Context) { c.Data(200, jsonType, []byte(`{"status":"ok"}`)) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(opt.Metrics.Handler()))
+
+	// Graph paths come with a version (/v23.0/{id}/messages) or without
+	// (/{id}/messages); both are served.
+	for _, m := range []string{http.MethodPost, http.MethodPut} {
+		e.Handle(m, "/:p1/messages", s.messages)
+		e.Handle(m, "/:p1/:p2/messages", s.messages)
+	}
+	e.NoRoute(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
+	e.NoMethod(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// SetReady flips /readyz; main sets it false when draining.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+func (s *Server) readyz(c *gin.Context) {
+	if !s.ready.Load() {
+		c.Data(http.StatusServiceUnavailable, jsonType, []byte(`{"status":"draining"}`))
+		return
+	}
+	c.Data(http.StatusOK, jsonType, []byte(`{"status":"ready"}`))
+}
+
+const jsonType = "application/json; charset=UTF-8"
+
+// Context keys for what a handler tells the log line.
+const (
+	keyLog   = "waproxy.log"
+	keyTrace = "waproxy.trace"
+)
+
+// reqLog collects what the request's single log line reports. Only ids,
+// types and codes: never tokens, secrets or message content.
+type reqLog struct {
+	tenant         string
+	phoneID        string
+	to             string // masked
+	msgType        string
+	upstreamStatus int
+	upstreamTime   time.Duration
+	metaCode       int
+	rule           string
+	operator       bool
+	retried        bool
+	err            string // a short reason, never content
+}
+
+func logOf(c *gin.Context) *reqLog {
+	if v, ok := c.Get(keyLog); ok {
+		return v.(*reqLog)
+	}
+	l := &reqLog{}
+	c.Set(keyLog, l)
+	return l
+}
+
+// newID returns a 23-character URL-safe id like Graph's fbtrace_id.
+func newID() string {
+	var b [18]byte
+	binary.LittleEndian.PutUint64(b[0:], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	binary.LittleEndian.PutUint16(b[16:], uint16(rand.Uint32()))
+	return base64.RawURLEncoding.EncodeToString(b[:17])
+}
+
+// observe sets the trace headers, then writes the log line and metrics
+// once the request is done.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	trace := newID()
+	c.Set(keyTrace, trace)
+	h := c.Writer.Header()
+	h.Set("x-fb-trace-id", trace)
+	h.Set("x-fb-request-id", newID())
+	l := logOf(c)
+	c.Next()
+
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	s.opt.Metrics.Request(route, status)
+	if l.metaCode != 0 {
+		s.opt.Metrics.MetaError(l.metaCode)
+	}
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		return
+	}
+	fields := []zap.Field{
+		zap.String("request_id", trace),
+		zap.String("method", c.Request.Method),
+		zap.String("route", route),
+		zap.Int("status", status),
+		zap.Duration("latency", time.Since(start)),
+	}
+	if l.tenant != "" {
+		fields = append(fields, zap.String("tenant", l.tenant))
+	}
+	if l.phoneID != "" {
+		fields = append(fields, zap.String("phone_number_id", l.phoneID))
+	}
+	if l.to != "" {
+		fields = append(fields, zap.String("to", l.to))
+	}
+	if l.msgType != "" {
+		fields = append(fields, zap.String("message_type", l.msgType))
+	}
+	if l.upstreamStatus != 0 || l.upstreamTime != 0 {
+		fields = append(fields, zap.Int("upstream_status", l.upstreamStatus), zap.Duration("upstream_latency", l.upstreamTime))
+	}
+	if l.metaCode != 0 {
+		fields = append(fields, zap.Int("meta_code", l.metaCode), zap.String("rule", l.rule))
+	}
+	if l.operator {
+		fields = append(fields, zap.Bool("operator_action_needed", true))
+	}
+	if l.retried {
+		fields = append(fields, zap.Bool("token_refreshed", true))
+	}
+	if l.err != "" {
+		fields = append(fields, zap.String("error", l.err))
+	}
+	lvl := zap.InfoLevel
+	if status >= 500 {
+		lvl = zap.ErrorLevel
+	}
+	s.opt.Logger.Log(lvl, "request", fields...)
+}
+
+// recover turns a panic into Meta's generic error instead of a dropped
+// connection; the log line records it.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			logOf(c).err = "panic"
+			s.opt.Logger.Error("panic in handler", zap.Any("panic", r), zap.Stack("stack"))
+			if !c.Writer.Written() {
+				s.fail(c, translate.Internal("The request could not be processed."))
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+// fail writes a Meta error answer.
+func (s *Server) fail(c *gin.Context, e *translate.Error) {
+	l := logOf(c)
+	l.metaCode = e.Code
+	l.rule = e.Rule
+	l.operator = e.Operator
+	if e.RetryAfter != "" {
+		c.Header("Retry-After", e.RetryAfter)
+	}
+	trace, _ := c.Get(keyTrace)
+	ts, _ := trace.(string)
+	c.Data(e.HTTPStatus, jsonType, e.Body(ts))
+	c.Abort()
+}
+
+func (s *Server) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
+func (s *Server) putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		s.bufs.Put(b)
+	}
+}
+
+// maskPhone keeps the first two and last two digits of a phone number.
+func maskPhone(p string) string {
+	if len(p) <= 4 {
+		return "****"
+	}
+	b := []byte(p)
+	for i := 2; i < len(b)-2; i++ {
+		if b[i] >= '0' && b[i] <= '9' {
+			b[i] = '*'
+		}
+	}
+	return string(b)
+}

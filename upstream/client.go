@@ -1,0 +1,221 @@
+// Package upstream is the client for Gupshup's Partner API: one typed method
+// per endpoint, a pooled keep-alive transport, a timeout per call, and
+// retries only where they cannot send anything twice.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// Config configures the client.
+type Config struct {
+	// BaseURL of the partner API, e.g. https://partner.gupshup.io. Required.
+	BaseURL string
+	// Timeout bounds one call, from dial to the last byte. Default 15s.
+	Timeout time.Duration
+	// DialTimeout bounds connecting. Default 5s.
+	DialTimeout time.Duration
+	// MaxIdleConnsPerHost idle keep-alive connections kept. Default 256.
+	MaxIdleConnsPerHost int
+	// MaxConnsPerHost caps connections; 0 means no cap. Default 0.
+	MaxConnsPerHost int
+	// DialAttempts is how many times a call is tried when connecting fails
+	// (nothing was sent). Default 2.
+	DialAttempts int
+	// Transport replaces the default pooled transport (tests).
+	Transport http.RoundTripper
+}
+
+// Client calls Gupshup. It is safe for concurrent use.
+type Client struct {
+	base    string
+	hc      *http.Client
+	timeout time.Duration
+	dials   int
+}
+
+// ErrNotSent wraps failures where no byte of the request reached Gupshup
+// (connection refused, DNS failure, dial timeout): the call can be retried
+// and the client told nothing was sent.
+var ErrNotSent = errors.New("upstream: request not sent")
+
+// ErrNoAnswer wraps failures after the request was written (timeout,
+// connection reset): Gupshup may have acted on it. Never retried.
+var ErrNoAnswer = errors.New("upstream: no answer after the request was sent")
+
+// StatusError is a non-2xx answer from an endpoint whose errors the caller
+// does not translate itself (login, app token).
+type StatusError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("upstream: HTTP %d: %s", e.Status, truncate(e.Body, 200))
+}
+
+// HTTPStatus reports the status, for callers that only know this method.
+func (e *StatusError) HTTPStatus() int { return e.Status }
+
+// Response is a raw answer: status, the headers callers need and the body.
+type Response struct {
+	Status     int
+	RetryAfter string
+	Body       []byte
+}
+
+// New builds a client with a pooled transport.
+func New(cfg Config) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.MaxIdleConnsPerHost <= 0 {
+		cfg.MaxIdleConnsPerHost = 256
+	}
+	if cfg.DialAttempts <= 0 {
+		cfg.DialAttempts = 2
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		rt = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   cfg.DialTimeout,
+			MaxIdleConns:          cfg.MaxIdleConnsPerHost * 2,
+			MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+			MaxConnsPerHost:       cfg.MaxConnsPerHost,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	return &Client{
+		base:    strings.TrimRight(cfg.BaseURL, "/"),
+		hc:      &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		timeout: cfg.Timeout,
+		dials:   cfg.DialAttempts,
+	}
+}
+
+// SendMessage posts a form body to POST /partner/app/{appID}/v3/message with
+// the app token. Any HTTP answer is returned as a Response (the caller maps
+// errors); transport failures wrap ErrNotSent or ErrNoAnswer.
+func (c *Client) SendMessage(ctx context.Context, appID, appToken string, form []byte) (*Response, error) {
+	return c.do(ctx, http.MethodPost, "/partner/app/"+url.PathEscape(appID)+"/v3/message",
+		appToken, "application/x-www-form-urlencoded", form)
+}
+
+// Login is POST /partner/account/login. The client secret is sent as
+// "password" (what the live API accepts) and as "secret" (the newest docs).
+func (c *Client) Login(ctx context.Context, email, secret string) (string, error) {
+	form := url.Values{"email": {email}, "password": {secret}, "secret": {secret}}
+	r, err := c.do(ctx, http.MethodPost, "/partner/account/login", "", "application/x-www-form-urlencoded",
+		[]byte(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	if r.Status/100 != 2 {
+		return "", &StatusError{Status: r.Status, Body: r.Body}
+	}
+	tok := gjson.GetBytes(r.Body, "token").String()
+	if tok == "" {
+		return "", fmt.Errorf("upstream: login answer has no token")
+	}
+	return tok, nil
+}
+
+// AppToken is GET /partner/app/{appID}/token with a partner token; it
+// returns token.token.
+func (c *Client) AppToken(ctx context.Context, partnerToken, appID string) (string, error) {
+	r, err := c.do(ctx, http.MethodGet, "/partner/app/"+url.PathEscape(appID)+"/token", partnerToken, "", nil)
+	if err != nil {
+		return "", err
+	}
+	if r.Status/100 != 2 {
+		return "", &StatusError{Status: r.Status, Body: r.Body}
+	}
+	tok := gjson.GetBytes(r.Body, "token.token").String()
+	if tok == "" {
+		return "", fmt.Errorf("upstream: app token answer has no token.token")
+	}
+	return tok, nil
+}
+
+// do performs one call. Only connection failures before anything was
+// written are retried.
+func (c *Client) do(ctx context.Context, method, path, token, contentType string, body []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var lastErr error
+	for attempt := 0; attempt < c.dials; attempt++ {
+		resp, err := c.once(ctx, method, path, token, contentType, body)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if !errors.Is(err, ErrNotSent) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func (c *Client) once(ctx context.Context, method, path, token, contentType string, body []byte) (*Response, error) {
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, c.base+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if !wrote.Load() {
+			return nil, fmt.Errorf("%w: %s %s: %w", ErrNotSent, method, path, err)
+		}
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrNoAnswer, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrNoAnswer, method, path, err)
+	}
+	return &Response{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"), Body: b}, nil
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
