@@ -145,7 +145,7 @@ func UnknownPath(method, path string) *Error {
 func Unreachable(details string) *Error {
 	return &Error{HTTPStatus: 503, Code: CodeService, Title: "Service temporarily unavailable",
 		Details: "The messaging gateway could not reach its upstream; nothing was sent. Retry later. (" + details + ")",
-		Rule: "upstream_unreachable"}
+		Rule:    "upstream_unreachable"}
 }
 
 // MaybeSent is the answer when the request was written to Gupshup but no

@@ -19,7 +19,7 @@ func SendResponse(dst []byte, upstream []byte, to string) ([]byte, *Error) {
 	if !msgs.IsArray() || msgs.Get("0.id").String() == "" {
 		return dst, &Error{HTTPStatus: 500, Code: CodeGeneric, Title: "Something went wrong",
 			Details: "The upstream accepted the request but its answer carried no message id; the message may have been sent.",
-			Rule: "upstream_bad_answer"}
+			Rule:    "upstream_bad_answer"}
 	}
 	dst = append(dst, `{"messaging_product":"whatsapp","contacts":`...)
 	if c := root.Get("contacts"); c.IsArray() && len(c.Array()) > 0 {

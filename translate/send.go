@@ -57,8 +57,8 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 	if mp.Type != gjson.String || !strings.EqualFold(mp.Str, "whatsapp") {
 		return s, InvalidParameter(`Param messaging_product must be "whatsapp".`)
 	}
-	if st := root.Get("status"); st.Exists() && st.Type != gjson.Null {
-		s.Status = st.String()
+	if st := root.Get("status"); st.Type == gjson.String && st.Str != "" {
+		s.Status = st.Str
 		s.MessageID = root.Get("message_id").String()
 		if s.MessageID == "" {
 			return s, MissingParameter("message_id")

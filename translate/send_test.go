@@ -98,6 +98,8 @@ func TestSendToFormValidation(t *testing.T) {
 		{"type object is a string", `{"messaging_product":"whatsapp","to":"1","type":"text","text":"hi"}`, 400, 100, "(#100) Invalid parameter"},
 		{"type not a string", `{"messaging_product":"whatsapp","to":"1","type":5,"text":{"body":"x"}}`, 400, 100, "(#100) Invalid parameter"},
 		{"no type and no text", `{"messaging_product":"whatsapp","to":"1"}`, 400, 100, "(#100) The parameter text is required."},
+		{"empty status is not a status update", `{"messaging_product":"whatsapp","status":"","message_id":"wamid.X"}`, 400, 100, "(#100) The parameter to is required."},
+		{"object status is not a status update", `{"messaging_product":"whatsapp","status":{},"message_id":"wamid.X"}`, 400, 100, "(#100) The parameter to is required."},
 		{"status without message_id", `{"messaging_product":"whatsapp","status":"read"}`, 400, 100, "(#100) The parameter message_id is required."},
 	}
 	for _, c := range cases {
