@@ -15,18 +15,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"waproxy/auth"
+	"waproxy/app"
 	"waproxy/config"
-	"waproxy/gupshupsim"
-	"waproxy/metrics"
-	"waproxy/server"
-	"waproxy/translate"
-	"waproxy/upstream"
 )
 
 func main() {
@@ -80,43 +74,12 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	defer func() { _ = log.Sync() }()
 
-	baseURL := cfg.Gupshup.BaseURL
-	if baseURL == config.Embedded {
-		url, shutdown, err := startSimulator(cfg)
-		if err != nil {
-			return err
-		}
-		defer shutdown()
-		baseURL = url
-		log.Info("using the embedded simulated Gupshup", zap.String("base_url", baseURL))
-	}
-
-	dir, err := auth.NewDirectory(cfg.Tenants)
+	a, err := app.Build(cfg, log)
 	if err != nil {
 		return err
 	}
-	up := upstream.New(upstream.Config{
-		BaseURL:             baseURL,
-		Timeout:             cfg.Gupshup.Timeout,
-		DialTimeout:         cfg.Gupshup.DialTimeout,
-		MaxIdleConnsPerHost: cfg.Gupshup.MaxIdleConnsPerHost,
-		MaxConnsPerHost:     cfg.Gupshup.MaxConnsPerHost,
-	})
-	tokens := auth.NewTokens(up, auth.TokensConfig{
-		Email:           cfg.Gupshup.Partner.Email,
-		Secret:          cfg.Gupshup.Partner.Secret,
-		AppTokenTTL:     cfg.Gupshup.AppTokenTTL,
-		PartnerTokenTTL: cfg.Gupshup.PartnerTokenTTL,
-	})
-	h := server.New(server.Options{
-		Directory:    dir,
-		Tokens:       tokens,
-		Upstream:     up,
-		Logger:       log,
-		Metrics:      metrics.New(),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Translate:    translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
-	})
+	defer a.Close()
+	h := a.Handler
 	srv := &http.Server{
 		Addr:              cfg.Listen,
 		Handler:           h,
@@ -153,27 +116,4 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// startSimulator runs the simulated Gupshup on a loopback port with the
-// config's apps, tokens and partner credentials.
-func startSimulator(cfg *config.Config) (string, func(), error) {
-	opts := gupshupsim.Options{PartnerEmail: cfg.Gupshup.Partner.Email, PartnerSecret: cfg.Gupshup.Partner.Secret}
-	seen := map[string]bool{}
-	for _, t := range cfg.Tenants {
-		for _, p := range t.PhoneNumbers {
-			if seen[p.AppID] {
-				continue
-			}
-			seen[p.AppID] = true
-			opts.Apps = append(opts.Apps, gupshupsim.App{ID: p.AppID, Name: p.AppName, Token: p.AppToken})
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: gupshupsim.New(opts), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }

@@ -1,0 +1,428 @@
+package gupshupsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Destination suffixes that make a v3 send fail (see the package doc).
+const (
+	SuffixNotOnWhatsApp      = "0000001002"
+	SuffixWalletLow          = "0000001003"
+	SuffixInvalidDestination = "0000000400"
+	SuffixRateLimited        = "0000000429"
+)
+
+// Error messages used by the simulator.
+const (
+	msgInvalidCredentials = "Invalid Credentials"
+	msgAuthFailed         = "Authentication Failed"
+	msgInvalidApp         = "Invalid App Details"
+	msgTooManyRequests    = "Too Many Requests"
+	msgNotFound           = "Not Found"
+	msgMethodNotAllowed   = "Method Not Allowed"
+	msgUnsupportedType    = "Unsupported Content-Type"
+)
+
+type magicDestination struct {
+	suffix     string
+	status     int
+	message    string
+	code       int
+	retryAfter string
+}
+
+var magicDestinations = []magicDestination{
+	{SuffixNotOnWhatsApp, http.StatusBadRequest, "Number does not exist on WhatsApp", 1002, ""},
+	{SuffixWalletLow, http.StatusBadRequest, "Wallet Balance Low", 1003, ""},
+	{SuffixInvalidDestination, http.StatusBadRequest, "Invalid Destination", 0, ""},
+	{SuffixRateLimited, http.StatusTooManyRequests, msgTooManyRequests, 0, "1"},
+}
+
+type errorBody struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Code    int    `json:"code,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"status":"error","message":"Internal Server Error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, errorBody{Status: "error", Message: message})
+}
+
+func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
+}
+
+func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
+	path := rec.Path
+	if path == "/healthz" {
+		if r.Method != http.MethodGet {
+			writeMethodNotAllowed(w, http.MethodGet)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	if path == "/partner/account/login" {
+		if r.Method != http.MethodPost {
+			writeMethodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.login(w, rec)
+		return
+	}
+	rest, ok := strings.CutPrefix(path, "/partner/app/")
+	if !ok {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	appID, sub, ok := strings.Cut(rest, "/")
+	if !ok || appID == "" {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	switch sub {
+	case "token", "token/":
+		if r.Method != http.MethodGet {
+			writeMethodNotAllowed(w, http.MethodGet)
+			return
+		}
+		s.appToken(w, r, appID)
+	case "v3/message":
+		if r.Method != http.MethodPost {
+			writeMethodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.sendMessage(w, r, appID, rec)
+	default:
+		writeError(w, http.StatusNotFound, msgNotFound)
+	}
+}
+
+// allow records a call in a sliding-window limiter and reports whether it is
+// admitted; when it is not, it returns how long until it would be. s.mu must
+// be held.
+func (s *Sim) allow(calls *[]time.Time, limit int, now time.Time) (bool, time.Duration) {
+	if !s.rateLimit {
+		return true, 0
+	}
+	cutoff := now.Add(-RateLimitWindow)
+	kept := (*calls)[:0]
+	for _, t := range *calls {
+		if t.After(cutoff) {
+			kept = append(kept, t)
+		}
+	}
+	*calls = kept
+	if len(kept) >= limit {
+		return false, kept[0].Sub(cutoff)
+	}
+	*calls = append(kept, now)
+	return true, 0
+}
+
+func writeTooMany(w http.ResponseWriter, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, msgTooManyRequests)
+}
+
+type loginResponse struct {
+	Token               string `json:"token"`
+	ID                  int    `json:"id"`
+	Name                string `json:"name"`
+	Email               string `json:"email"`
+	Admin               bool   `json:"admin"`
+	BillingType         string `json:"billingType"`
+	EnableWallet        bool   `json:"enableWallet"`
+	EnableAppOnboarding bool   `json:"enableAppOnboarding"`
+	IsTpp               bool   `json:"isTpp"`
+}
+
+func (s *Sim) login(w http.ResponseWriter, rec Request) {
+	s.mu.Lock()
+	ok, wait := s.allow(&s.logins, LoginRateLimit, s.now())
+	s.mu.Unlock()
+	if !ok {
+		writeTooMany(w, wait)
+		return
+	}
+	form := rec.Form
+	email := form.Get("email")
+	valid := email != "" && email == s.email &&
+		((form.Has("password") && form.Get("password") == s.secret) ||
+			(form.Has("secret") && form.Get("secret") == s.secret))
+	if !valid {
+		writeError(w, http.StatusUnauthorized, msgInvalidCredentials)
+		return
+	}
+	tok := newPartnerToken()
+	s.mu.Lock()
+	s.partnerTokens[tok] = struct{}{}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, loginResponse{
+		Token:               tok,
+		ID:                  1003,
+		Name:                "Sim Partner",
+		Email:               s.email,
+		Admin:               true,
+		BillingType:         "POSTPAID",
+		EnableWallet:        true,
+		EnableAppOnboarding: true,
+		IsTpp:               false,
+	})
+}
+
+type appTokenInfo struct {
+	Token        string `json:"token"`
+	AuthoriserID string `json:"authoriserId"`
+	RequestorID  string `json:"requestorId"`
+	CreatedOn    int64  `json:"createdOn"`
+	ModifiedOn   int64  `json:"modifiedOn"`
+	ExpiresOn    int64  `json:"expiresOn"`
+	Active       bool   `json:"active"`
+}
+
+type appTokenResponse struct {
+	Status string       `json:"status"`
+	Token  appTokenInfo `json:"token"`
+}
+
+func (s *Sim) appToken(w http.ResponseWriter, r *http.Request, appID string) {
+	s.mu.Lock()
+	authed := s.validPartnerToken(r.Header.Get("Authorization")) || s.validPartnerToken(r.Header.Get("token"))
+	if !authed {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnauthorized, msgAuthFailed)
+		return
+	}
+	a, known := s.apps[appID]
+	if !known {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, msgInvalidApp)
+		return
+	}
+	calls := s.appTokenCalls[appID]
+	ok, wait := s.allow(&calls, AppTokenRateLimit, s.now())
+	s.appTokenCalls[appID] = calls
+	if !ok {
+		s.mu.Unlock()
+		writeTooMany(w, wait)
+		return
+	}
+	resp := appTokenResponse{
+		Status: "success",
+		Token: appTokenInfo{
+			Token:        a.Token,
+			AuthoriserID: a.authoriserID,
+			RequestorID:  a.requestorID,
+			CreatedOn:    a.createdOn,
+			ModifiedOn:   a.modifiedOn,
+			ExpiresOn:    0,
+			Active:       true,
+		},
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// validPartnerToken reports whether tok was issued by a login. s.mu must be held.
+func (s *Sim) validPartnerToken(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	_, ok := s.partnerTokens[tok]
+	return ok
+}
+
+type sendResponse struct {
+	Messages         []sendMessageID `json:"messages"`
+	MessagingProduct string          `json:"messaging_product"`
+	Contacts         []sendContact   `json:"contacts"`
+}
+
+type sendMessageID struct {
+	ID string `json:"id"`
+}
+
+type sendContact struct {
+	Input string `json:"input"`
+	WaID  string `json:"wa_id"`
+}
+
+// message is a v3 send body reduced to the members the simulator checks.
+// Each member is kept as raw JSON; form fields are converted so that plain
+// values become JSON strings and the type object stays as sent.
+type message map[string]json.RawMessage
+
+func (s *Sim) sendMessage(w http.ResponseWriter, r *http.Request, appID string, rec Request) {
+	s.mu.Lock()
+	a, known := s.apps[appID]
+	var token string
+	if known {
+		token = a.Token
+	}
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusBadRequest, msgInvalidApp)
+		return
+	}
+	if auth := r.Header.Get("Authorization"); auth == "" || auth != token {
+		writeError(w, http.StatusUnauthorized, msgAuthFailed)
+		return
+	}
+
+	msg, status, errMsg := parseMessage(r.Header.Get("Content-Type"), rec)
+	if status != 0 {
+		writeError(w, status, errMsg)
+		return
+	}
+	if v, ok := msg.str("messaging_product"); !ok || v != "whatsapp" {
+		writeError(w, http.StatusBadRequest, "messaging_product is missing/invalid")
+		return
+	}
+	dest, ok := msg.str("to")
+	if _, present := msg["to"]; !present {
+		dest, ok = msg.str("recipient")
+	}
+	if !ok || dest == "" {
+		writeError(w, http.StatusBadRequest, "to is missing/invalid")
+		return
+	}
+	typ, ok := msg.str("type")
+	if !ok || typ == "" {
+		writeError(w, http.StatusBadRequest, "type is missing/invalid")
+		return
+	}
+	if !msg.object(typ) {
+		writeError(w, http.StatusBadRequest, typ+" is missing/invalid")
+		return
+	}
+
+	for _, m := range magicDestinations {
+		if strings.HasSuffix(dest, m.suffix) {
+			if m.retryAfter != "" {
+				w.Header().Set("Retry-After", m.retryAfter)
+			}
+			writeJSON(w, m.status, errorBody{Status: "error", Message: m.message, Code: m.code})
+			return
+		}
+	}
+
+	writeJSON(w, http.StatusOK, sendResponse{
+		Messages:         []sendMessageID{{ID: newUUID()}},
+		MessagingProduct: "whatsapp",
+		Contacts:         []sendContact{{Input: dest, WaID: digitsOnly(dest)}},
+	})
+}
+
+// parseMessage decodes a v3 send body. A non-zero status reports a failure.
+func parseMessage(contentType string, rec Request) (message, int, string) {
+	kind := ""
+	if contentType == "" {
+		if t := bytes.TrimSpace(rec.Body); len(t) > 0 && t[0] == '{' {
+			kind = "json"
+		} else {
+			kind = "form"
+		}
+	} else if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		switch {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			kind = "json"
+		case mt == "application/x-www-form-urlencoded":
+			kind = "form"
+		}
+	}
+	switch kind {
+	case "json":
+		var m message
+		if err := json.Unmarshal(rec.Body, &m); err != nil || m == nil {
+			return nil, http.StatusBadRequest, "body is missing/invalid"
+		}
+		return m, 0, ""
+	case "form":
+		form := rec.Form
+		if form == nil {
+			var err error
+			if form, err = url.ParseQuery(string(rec.Body)); err != nil {
+				return nil, http.StatusBadRequest, "body is missing/invalid"
+			}
+		}
+		return formMessage(form), 0, ""
+	default:
+		return nil, http.StatusBadRequest, msgUnsupportedType
+	}
+}
+
+// formMessage converts form fields to raw JSON members. A field whose value is
+// a JSON object or array is kept as that JSON; anything else becomes a JSON
+// string.
+func formMessage(form url.Values) message {
+	m := make(message, len(form))
+	for k := range form {
+		v := form.Get(k)
+		t := strings.TrimSpace(v)
+		if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+			m[k] = json.RawMessage(t)
+			continue
+		}
+		b, _ := json.Marshal(v)
+		m[k] = b
+	}
+	return m
+}
+
+// str returns member k when it is a JSON string.
+func (m message) str(k string) (string, bool) {
+	raw, ok := m[k]
+	if !ok {
+		return "", false
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// object reports whether member k is a JSON object.
+func (m message) object(k string) bool {
+	raw, ok := m[k]
+	if !ok {
+		return false
+	}
+	var v map[string]json.RawMessage
+	return json.Unmarshal(raw, &v) == nil && v != nil
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,355 @@
+package gupshupsim
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default partner credentials, used when Options leaves them empty.
+const (
+	DefaultPartnerEmail  = "partner@example.com"
+	DefaultPartnerSecret = "sim-secret"
+)
+
+// MaxBodyBytes is the largest request body the simulator accepts.
+const MaxBodyBytes = 16 << 20
+
+// Rate limits enforced by the simulator (Gupshup's documented values).
+const (
+	LoginRateLimit    = 10 // logins per RateLimitWindow
+	AppTokenRateLimit = 10 // app token requests per RateLimitWindow per app
+	RateLimitWindow   = 60 * time.Second
+)
+
+// App is a Gupshup app known to the simulator.
+type App struct {
+	ID    string // Gupshup app id (uuid-like)
+	Name  string // app name
+	Token string // the app token (sk_...) accepted on app-level calls; if empty New generates one
+}
+
+// Options configures a Sim.
+type Options struct {
+	Apps          []App
+	PartnerEmail  string // login credentials; login answers 401 for anything else (default DefaultPartnerEmail)
+	PartnerSecret string // (default DefaultPartnerSecret)
+
+	// DisableRateLimits turns off the login and app token rate limits.
+	DisableRateLimits bool
+}
+
+// Request is one request received by the simulator.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte     // raw body bytes exactly as received
+	Form   url.Values // parsed form (urlencoded) when the body is form-encoded, else nil
+	Time   time.Time
+}
+
+// Fault makes the next matching request(s) misbehave. Faults are consumed in
+// FIFO order: a request is affected by the oldest queued fault whose
+// PathSuffix matches it.
+//
+// Delay is applied first (a request whose context ends during the delay is
+// dropped without an answer). Then, if Reset is set, the connection is reset;
+// otherwise, if Status is non-zero, Status and Body are sent; otherwise the
+// request is answered normally. Header is added to the answer in both of the
+// latter cases.
+type Fault struct {
+	PathSuffix string            // match requests whose URL path ends with this; "" matches all
+	Times      int               // how many requests it applies to; 0 means 1
+	Delay      time.Duration     // sleep before answering (respect request context cancellation)
+	Status     int               // if non-zero, answer this status with Body
+	Body       string            // body to send with Status (Content-Type application/json)
+	Header     map[string]string // extra response headers (e.g. Retry-After)
+	Reset      bool              // hijack the connection and close it with SO_LINGER=0 (TCP RST) without answering
+}
+
+type appState struct {
+	App
+	authoriserID string
+	requestorID  string
+	createdOn    int64 // ms
+	modifiedOn   int64 // ms
+}
+
+type queuedFault struct {
+	Fault
+	left int
+}
+
+// Sim is a simulated Gupshup Partner API. It implements http.Handler.
+type Sim struct {
+	email     string
+	secret    string
+	rateLimit bool
+	now       func() time.Time
+
+	mu            sync.Mutex
+	apps          map[string]*appState
+	partnerTokens map[string]struct{}
+	requests      []Request
+	faults        []*queuedFault
+	logins        []time.Time
+	appTokenCalls map[string][]time.Time
+}
+
+// New returns a simulator serving the given apps. It panics if an app has an
+// empty or duplicate ID.
+func New(opts Options) *Sim {
+	s := &Sim{
+		email:         opts.PartnerEmail,
+		secret:        opts.PartnerSecret,
+		rateLimit:     !opts.DisableRateLimits,
+		now:           time.Now,
+		apps:          make(map[string]*appState, len(opts.Apps)),
+		partnerTokens: make(map[string]struct{}),
+		appTokenCalls: make(map[string][]time.Time),
+	}
+	if s.email == "" {
+		s.email = DefaultPartnerEmail
+	}
+	if s.secret == "" {
+		s.secret = DefaultPartnerSecret
+	}
+	created := s.now().UnixMilli()
+	for _, a := range opts.Apps {
+		if a.ID == "" {
+			panic("gupshupsim: app with empty ID")
+		}
+		if _, dup := s.apps[a.ID]; dup {
+			panic(fmt.Sprintf("gupshupsim: duplicate app ID %q", a.ID))
+		}
+		if a.Token == "" {
+			a.Token = newAppToken()
+		}
+		s.apps[a.ID] = &appState{
+			App:          a,
+			authoriserID: randomHex(16),
+			requestorID:  randomHex(16),
+			createdOn:    created,
+			modifiedOn:   created,
+		}
+	}
+	return s
+}
+
+// AppToken returns the app's currently valid token, or "" for an unknown app.
+func (s *Sim) AppToken(appID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.apps[appID]; ok {
+		return a.Token
+	}
+	return ""
+}
+
+// RotateAppToken issues a new token for the app and returns it. The previous
+// token is rejected (401) from now on, and GET /partner/app/{id}/token returns
+// the new one. It returns "" for an unknown app.
+func (s *Sim) RotateAppToken(appID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.apps[appID]
+	if !ok {
+		return ""
+	}
+	a.Token = newAppToken()
+	a.modifiedOn = s.now().UnixMilli()
+	return a.Token
+}
+
+// Inject queues a fault.
+func (s *Sim) Inject(f Fault) {
+	n := f.Times
+	if n <= 0 {
+		n = 1
+	}
+	if f.Header != nil {
+		f.Header = maps.Clone(f.Header)
+	}
+	s.mu.Lock()
+	s.faults = append(s.faults, &queuedFault{Fault: f, left: n})
+	s.mu.Unlock()
+}
+
+// Requests returns a copy of every request received, in arrival order.
+func (s *Sim) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = Request{
+			Method: r.Method,
+			Path:   r.Path,
+			Header: r.Header.Clone(),
+			Body:   bytes.Clone(r.Body),
+			Time:   r.Time,
+		}
+		if r.Form != nil {
+			out[i].Form = cloneValues(r.Form)
+		}
+	}
+	return out
+}
+
+// Reset forgets recorded requests and queued faults. Tokens and rate-limit
+// windows are kept.
+func (s *Sim) Reset() {
+	s.mu.Lock()
+	s.requests = nil
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+// Count returns the number of recorded requests whose path ends with
+// pathSuffix ("" counts all).
+func (s *Sim) Count(pathSuffix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if strings.HasSuffix(r.Path, pathSuffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// ServeHTTP records the request, applies any matching fault and answers it.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	tooLarge := err != nil && errors.As(err, new(*http.MaxBytesError))
+
+	rec := Request{
+		Method: r.Method,
+		Path:   r.URL.Path,
+		Header: r.Header.Clone(),
+		Body:   body,
+	}
+	if isForm(r.Header.Get("Content-Type")) {
+		rec.Form, _ = url.ParseQuery(string(body))
+	}
+
+	s.mu.Lock()
+	rec.Time = s.now()
+	s.requests = append(s.requests, rec)
+	f := s.takeFault(rec.Path)
+	s.mu.Unlock()
+
+	if f != nil {
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if f.Reset {
+			resetConn(w)
+			return
+		}
+		for k, v := range f.Header {
+			w.Header().Set(k, v)
+		}
+		if f.Status != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(f.Status)
+			io.WriteString(w, f.Body)
+			return
+		}
+	}
+
+	if err != nil {
+		if tooLarge {
+			writeError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		}
+		// Otherwise the client went away mid-body; nobody is listening.
+		return
+	}
+	s.route(w, r, rec)
+}
+
+// takeFault consumes one use of the oldest fault matching path. s.mu must be held.
+func (s *Sim) takeFault(path string) *Fault {
+	for i, q := range s.faults {
+		if !strings.HasSuffix(path, q.PathSuffix) {
+			continue
+		}
+		q.left--
+		if q.left == 0 {
+			s.faults = slices.Delete(s.faults, i, i+1)
+		}
+		f := q.Fault
+		return &f
+	}
+	return nil
+}
+
+// resetConn closes the connection with SO_LINGER=0 so the peer sees a TCP RST.
+func resetConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Hijacking is not possible (e.g. HTTP/2): abort the response instead.
+		panic(http.ErrAbortHandler)
+	}
+	nc := conn
+	if u, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		nc = u.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+		tc.Close()
+		return
+	}
+	conn.Close()
+}
+
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newAppToken() string     { return "sk_" + randomHex(16) }
+func newPartnerToken() string { return "ptk_" + randomHex(24) }
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
