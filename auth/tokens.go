@@ -95,8 +95,9 @@ func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
 }
 
 // Refresh is called after Gupshup rejected token for p with 401. It returns
-// a different token to retry with, or ok=false when there is none (static
-// tokens cannot be refreshed). Concurrent callers that saw the same rejected
+// the token to retry that call with once (freshly fetched, or fetched by a
+// concurrent caller meanwhile), or ok=false when there is none: static
+// tokens cannot be refreshed. Concurrent callers that saw the same rejected
 // token share one fetch.
 func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token string, ok bool, err error) {
 	if p.appToken != "" {
@@ -106,7 +107,7 @@ func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token 
 	if err != nil {
 		return "", false, err
 	}
-	return tok, tok != rejected, nil
+	return tok, true, nil
 }
 
 // fetchApp fetches a new app token unless the cache already holds one that
@@ -123,6 +124,7 @@ func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, err
 		c, ok := t.apps[appID]
 		t.mu.Unlock()
 		if ok && c.token != stale && t.cfg.Now().Sub(c.fetched) < t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 {
+			// Another caller refreshed it meanwhile.
 			return c.token, nil
 		}
 		pt, err := t.partnerToken(ctx, "")
