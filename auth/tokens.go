@@ -118,8 +118,9 @@ func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, err
 	}
 	// The fetch is shared by every waiting caller, so one caller giving up
 	// must not cancel it; the upstream client bounds it with its timeout.
-	ctx = context.WithoutCancel(ctx)
-	v, err, _ := t.group.Do("app:"+appID, func() (any, error) {
+	shared := context.WithoutCancel(ctx)
+	v, err := t.do(ctx, "app:"+appID, func() (any, error) {
+		ctx := shared
 		t.mu.Lock()
 		c, ok := t.apps[appID]
 		t.mu.Unlock()
@@ -162,8 +163,9 @@ func (t *Tokens) partnerToken(ctx context.Context, rejected string) (string, err
 	if c.token != "" && c.token != rejected && t.cfg.Now().Sub(c.fetched) < t.cfg.PartnerTokenTTL {
 		return c.token, nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	v, err, _ := t.group.Do("partner", func() (any, error) {
+	shared := context.WithoutCancel(ctx)
+	v, err := t.do(ctx, "partner", func() (any, error) {
+		ctx := shared
 		t.mu.Lock()
 		c := t.partner
 		t.mu.Unlock()
@@ -183,6 +185,19 @@ func (t *Tokens) partnerToken(ctx context.Context, rejected string) (string, err
 		return "", err
 	}
 	return v.(string), nil
+}
+
+// do runs fn once per key among concurrent callers; each caller waits only
+// as long as its own context allows, while the shared fetch goes on for the
+// others.
+func (t *Tokens) do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	ch := t.group.DoChan(key, fn)
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // isUnauthorized reports whether err carries HTTP status 401.

@@ -7,12 +7,12 @@
 package config
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -168,15 +168,14 @@ func Parse(raw []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := expandNode(&root, "", lookup); err != nil {
 		return nil, err
 	}
-	expanded, err := yaml.Marshal(&root)
-	if err != nil {
-		return nil, err
-	}
 	var cfg Config
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, err
+	if len(root.Content) > 0 {
+		if err := checkKeys(root.Content[0], reflect.TypeOf(cfg), ""); err != nil {
+			return nil, err
+		}
+		if err := root.Decode(&cfg); err != nil {
+			return nil, err
+		}
 	}
 	cfg.applyDefaults()
 	if err := cfg.validate(); err != nil {
@@ -231,8 +230,49 @@ func expandNode(n *yaml.Node, path string, lookup func(string) (string, bool)) e
 		if missing != "" {
 			return fmt.Errorf("%s (line %d): environment variable %s is not set", path, n.Line, missing)
 		}
-		n.Tag = "!!str"
-		n.Style = yaml.DoubleQuotedStyle
+		// Let the expanded text resolve like a literal would (a number for
+		// an int field, a string for a string field).
+		n.Tag = ""
+	}
+	return nil
+}
+
+// checkKeys reports the first mapping key that names no field of t (by its
+// yaml tag), with its line, so typos are errors rather than silently ignored.
+func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if path != "" {
+				p = path + "." + p
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				return fmt.Errorf("line %d: unknown key %q", k.Line, p)
+			}
+			if err := checkKeys(n.Content[i+1], ft, p); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -247,7 +247,7 @@ func (s *Server) fail(c *gin.Context, e *translate.Error) {
 	c.Abort()
 }
 
-func (s *Server) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
+func (s *Server) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
 func (s *Server) putBuf(b *[]byte) {
 	if cap(*b) <= 64<<10 {
 		*b = (*b)[:0]
