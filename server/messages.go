@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/tidwall/gjson"
 
 	"waproxy/auth"
 	"waproxy/translate"
@@ -207,6 +208,11 @@ func paramsJSON(contentType string, raw []byte) ([]byte, string, *translate.Erro
 		}
 		return raw, "", nil
 	case "application/x-www-form-urlencoded":
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' && gjson.ValidBytes(trimmed) {
+			// A JSON body labelled as a form (curl -d without -H): no form
+			// starts with "{", so take it for what it is.
+			return raw, "", nil
+		}
 		fields, token, err := urlencodedFields(raw)
 		if err != nil {
 			return nil, "", translate.InvalidParameter("The form body could not be parsed.")

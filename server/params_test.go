@@ -1,0 +1,86 @@
+package server
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestParamsJSON(t *testing.T) {
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	_ = mw.WriteField("messaging_product", "whatsapp")
+	_ = mw.WriteField("access_token", "tok-mp")
+	_ = mw.WriteField("text", `{"body":"a&b"}`)
+	fw, _ := mw.CreateFormFile("file", "x.bin")
+	_, _ = fw.Write([]byte("binary"))
+	_ = mw.Close()
+
+	cases := []struct {
+		name, ct, body   string
+		wantJSON, wantTo string
+		wantErr          bool
+	}{
+		{"json kept byte for byte", "application/json", `{"a":1.50}`, `{"a":1.50}`, "", false},
+		{"json without content type", "", ` {"a":1}`, ` {"a":1}`, "", false},
+		{"text/plain holding json", "text/plain", `{"a":1}`, `{"a":1}`, "", false},
+		{"urlencoded in order, JSON values embedded, token taken out", "application/x-www-form-urlencoded",
+			`to=%2B1+555&access_token=tok&text=%7B%22body%22%3A%22hi%22%7D`, `{"to":"+1 555","text":{"body":"hi"}}`, "tok", false},
+		{"json labelled as a form", "application/x-www-form-urlencoded", `{"messaging_product":"whatsapp"}`,
+			`{"messaging_product":"whatsapp"}`, "", false},
+		{"multipart fields in order, files skipped", mw.FormDataContentType(), mp.String(),
+			`{"messaging_product":"whatsapp","text":{"body":"a&b"}}`, "tok-mp", false},
+		{"bad percent escape", "application/x-www-form-urlencoded", `a=%zz`, "", "", true},
+		{"xml", "application/xml", `<a/>`, "", "", true},
+		{"empty", "application/json", `  `, "", "", true},
+		{"plain text", "text/plain", `hello`, "", "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, tok, e := paramsJSON(c.ct, []byte(c.body))
+			if c.wantErr {
+				if e == nil || e.Code != 100 || e.HTTPStatus != 400 {
+					t.Fatalf("want a code 100 error, got %v", e)
+				}
+				return
+			}
+			if e != nil {
+				t.Fatal(e)
+			}
+			if string(got) != c.wantJSON || tok != c.wantTo {
+				t.Errorf("got %s token %q", got, tok)
+			}
+		})
+	}
+}
+
+func TestBearer(t *testing.T) {
+	cases := map[string]string{
+		"Bearer abc": "abc", "bearer abc": "abc", "BEARER  abc ": "abc", "OAuth abc": "abc",
+		"Basic abc": "", "Bearer": "", "": "", "abc": "",
+	}
+	for h, want := range cases {
+		r := httptest.NewRequest("POST", "/", nil)
+		if h != "" {
+			r.Header.Set("Authorization", h)
+		}
+		if got := bearer(r); got != want {
+			t.Errorf("%q: got %q want %q", h, got, want)
+		}
+	}
+}
+
+func TestMaskPhone(t *testing.T) {
+	cases := map[string]string{
+		"919876543210":      "91********10",
+		"+1 (631) 555-1234": "+1 (***) ***-**34",
+		"1234":              "****",
+		"US.13491208655302": "US.************02",
+	}
+	for in, want := range cases {
+		if got := maskPhone(in); got != want {
+			t.Errorf("%q: got %q want %q", in, got, want)
+		}
+	}
+}
