@@ -48,6 +48,7 @@ type Tokens struct {
 	mu      sync.Mutex
 	partner cached
 	apps    map[string]cached
+	early   map[string]time.Time // last background refresh attempt per app
 }
 
 type cached struct {
@@ -67,7 +68,7 @@ func NewTokens(api PartnerAPI, cfg TokensConfig) *Tokens {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Tokens{api: api, cfg: cfg, apps: map[string]cached{}}
+	return &Tokens{api: api, cfg: cfg, apps: map[string]cached{}, early: map[string]time.Time{}}
 }
 
 // Token returns the app token to inject for p.
@@ -82,7 +83,7 @@ func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
 	if ok {
 		age := now.Sub(c.fetched)
 		if age < t.cfg.AppTokenTTL {
-			if age > t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 {
+			if age > t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 && t.startEarlyRefresh(p.AppID, now) {
 				// Refresh ahead of expiry without making this caller wait.
 				go func() {
 					_, _ = t.fetchApp(context.WithoutCancel(ctx), p.AppID, c.token)
@@ -92,6 +93,22 @@ func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
 		}
 	}
 	return t.fetchApp(ctx, p.AppID, c.token)
+}
+
+// earlyRefreshEvery spaces background refresh attempts of one app, so a
+// failing refresh is not retried on every request.
+const earlyRefreshEvery = 30 * time.Second
+
+// startEarlyRefresh reports whether a background refresh of appID may start
+// now, and records the attempt.
+func (t *Tokens) startEarlyRefresh(appID string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.early[appID]; ok && now.Sub(last) < earlyRefreshEvery {
+		return false
+	}
+	t.early[appID] = now
+	return true
 }
 
 // Refresh is called after Gupshup rejected token for p with 401. It returns
