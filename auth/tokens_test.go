@@ -385,8 +385,10 @@ func TestTokensRefreshAheadInLastTenth(t *testing.T) {
 	}
 }
 
-func TestTokensFailedRefreshAheadKeepsCachedToken(t *testing.T) {
-	t.Parallel()
+// inRefreshWindowWithFailingFetches caches p1's token, makes every later
+// fetch fail with a 500 and moves the clock into the last tenth of the TTL.
+func inRefreshWindowWithFailingFetches(t *testing.T) (*fakeAPI, *fakeClock, *auth.Tokens, *auth.Phone) {
+	t.Helper()
 	api, clk := newFakeAPI(), newFakeClock()
 	boom := &statusError{500}
 	api.fetchErrs = []error{nil, boom, boom, boom}
@@ -394,8 +396,13 @@ func TestTokensFailedRefreshAheadKeepsCachedToken(t *testing.T) {
 	_, p1, _ := phones(t)
 	mustToken(t, tk, p1)
 	waitFor(t, api.answered, "first fetch")
-
 	clk.Advance(testTTL - testTTL/20)
+	return api, clk, tk, p1
+}
+
+func TestTokensFailedRefreshAheadKeepsCachedToken(t *testing.T) {
+	t.Parallel()
+	api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
 	if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
 		t.Fatalf("Token in last tenth = %q, want cached app-p1-tok-1", got)
 	}
@@ -829,15 +836,7 @@ func TestTokensWaitingCallerHonoursOwnDeadline(t *testing.T) {
 // one starts.
 func TestTokensFailedRefreshAheadIsSpaced(t *testing.T) {
 	t.Parallel()
-	api, clk := newFakeAPI(), newFakeClock()
-	boom := &statusError{500}
-	api.fetchErrs = []error{nil, boom, boom, boom}
-	tk := newPartnerTokens(api, clk)
-	_, p1, _ := phones(t)
-	mustToken(t, tk, p1)
-	waitFor(t, api.answered, "first fetch")
-
-	clk.Advance(testTTL - testTTL/20)
+	api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
 	for i := 0; i < 20; i++ {
 		mustToken(t, tk, p1)
 	}

@@ -127,34 +127,30 @@ func (c *Client) SendMessage(ctx context.Context, appID, appToken string, form [
 // "password" (what the live API accepts) and as "secret" (the newest docs).
 func (c *Client) Login(ctx context.Context, email, secret string) (string, error) {
 	form := url.Values{"email": {email}, "password": {secret}, "secret": {secret}}
-	r, err := c.do(ctx, http.MethodPost, "/partner/account/login", "", "application/x-www-form-urlencoded",
-		[]byte(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	if r.Status/100 != 2 {
-		return "", &StatusError{Status: r.Status, Body: r.Body}
-	}
-	tok := gjson.GetBytes(r.Body, "token").String()
-	if tok == "" {
-		return "", fmt.Errorf("upstream: login answer has no token")
-	}
-	return tok, nil
+	return c.token(ctx, http.MethodPost, "/partner/account/login", "", "application/x-www-form-urlencoded",
+		[]byte(form.Encode()), "token")
 }
 
 // AppToken is GET /partner/app/{appID}/token with a partner token; it
 // returns token.token.
 func (c *Client) AppToken(ctx context.Context, partnerToken, appID string) (string, error) {
-	r, err := c.do(ctx, http.MethodGet, "/partner/app/"+url.PathEscape(appID)+"/token", partnerToken, "", nil)
+	return c.token(ctx, http.MethodGet, "/partner/app/"+url.PathEscape(appID)+"/token", partnerToken, "", nil,
+		"token.token")
+}
+
+// token performs a call whose answer carries a token at field; non-2xx
+// answers become *StatusError.
+func (c *Client) token(ctx context.Context, method, path, auth, contentType string, body []byte, field string) (string, error) {
+	r, err := c.do(ctx, method, path, auth, contentType, body)
 	if err != nil {
 		return "", err
 	}
 	if r.Status/100 != 2 {
 		return "", &StatusError{Status: r.Status, Body: r.Body}
 	}
-	tok := gjson.GetBytes(r.Body, "token.token").String()
+	tok := gjson.GetBytes(r.Body, field).String()
 	if tok == "" {
-		return "", fmt.Errorf("upstream: app token answer has no token.token")
+		return "", fmt.Errorf("upstream: %s answer has no %s", path, field)
 	}
 	return tok, nil
 }
