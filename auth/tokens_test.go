@@ -217,11 +217,7 @@ func TestTokensStaticToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var api auth.PartnerAPI
-			if tt.api != nil {
-				api = tt.api
-			}
-			tk := auth.NewTokens(api, tt.cfg)
+			tk := newTokensWith(tt.api, tt.cfg)
 			ctx := context.Background()
 			for range 3 {
 				tok, err := tk.Token(ctx, static)
@@ -383,6 +379,15 @@ func TestTokensRefreshAheadInLastTenth(t *testing.T) {
 	if fetchCtx[1] != nil {
 		t.Errorf("background refresh saw context error %v", fetchCtx[1])
 	}
+}
+
+// newTokensWith builds Tokens on api, passing a nil *fakeAPI as a nil
+// interface (no partner API at all).
+func newTokensWith(api *fakeAPI, cfg auth.TokensConfig) *auth.Tokens {
+	if api == nil {
+		return auth.NewTokens(nil, cfg)
+	}
+	return auth.NewTokens(api, cfg)
 }
 
 // inRefreshWindowWithFailingFetches caches p1's token, makes every later
@@ -694,11 +699,7 @@ func TestTokensWithoutCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var api auth.PartnerAPI
-			if tt.api != nil {
-				api = tt.api
-			}
-			tk := auth.NewTokens(api, tt.cfg)
+			tk := newTokensWith(tt.api, tt.cfg)
 			static, p1, _ := phones(t)
 			ctx := context.Background()
 			if _, err := tk.Token(ctx, p1); !errors.Is(err, auth.ErrNoCredentials) {
