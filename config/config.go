@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -42,8 +44,85 @@ type Config struct {
 	Gupshup GupshupConfig `yaml:"gupshup"`
 	// Translate tunes the Meta → Gupshup translation.
 	Translate TranslateConfig `yaml:"translate"`
+	// Webhooks configures the relay of Gupshup callbacks to tenants'
+	// webhooks.
+	Webhooks WebhooksConfig `yaml:"webhooks"`
+	// Admin configures the admin endpoints (dead letters).
+	Admin AdminConfig `yaml:"admin"`
 	// Tenants are the businesses served. At least one is required.
 	Tenants []Tenant `yaml:"tenants"`
+}
+
+// WebhooksConfig configures intake, queue and delivery of webhooks.
+type WebhooksConfig struct {
+	// StorePath is the single-file durable queue (bbolt). Default
+	// "waproxy.db" in the working directory.
+	StorePath string `yaml:"store_path"`
+	// SecretHeader is the header Gupshup's subscription sends with every
+	// callback (set through the subscription's meta); its value must equal
+	// the phone number's callback_secret. Default "X-Waproxy-Secret".
+	SecretHeader string `yaml:"secret_header"`
+	// AllowIPs, when not empty, restricts the intake to these source
+	// addresses (IPs or CIDRs). Default: any.
+	AllowIPs []string `yaml:"allow_ips"`
+	// StatusIDFromGsID makes statuses[].id the Gupshup message id that
+	// /messages returned (instead of the wamid). Default true.
+	StatusIDFromGsID *bool `yaml:"status_id_from_gs_id"`
+	// ForwardFields are callback fields other than "messages" that are
+	// forwarded (e.g. billing-event). Default: none (dropped).
+	ForwardFields []string `yaml:"forward_fields"`
+	// DedupWindow is how long an event id is remembered to drop
+	// duplicates. Default 24h.
+	DedupWindow time.Duration `yaml:"dedup_window"`
+	// IDMapTTL is how long a Gupshup id → wamid pair is remembered.
+	// Default 168h (7 days).
+	IDMapTTL time.Duration `yaml:"id_map_ttl"`
+	// AttemptTimeout bounds one delivery attempt. Default 10s.
+	AttemptTimeout time.Duration `yaml:"attempt_timeout"`
+	// Horizon is how long delivery is retried before an event becomes a
+	// dead letter. Default 168h (7 days, like Meta).
+	Horizon time.Duration `yaml:"horizon"`
+	// BackoffBase is the first retry delay; it doubles per attempt (with
+	// jitter). Default 1s.
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	// BackoffMax caps the retry delay. Default 1h.
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// Concurrency is the default number of deliveries in flight per tenant.
+	// Default 4.
+	Concurrency int `yaml:"concurrency"`
+	// PollInterval is how often due retries are looked for. Default 250ms.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// VerifyOnStart runs Meta's verification handshake against every
+	// tenant webhook with a verify_token at start-up. Default true.
+	VerifyOnStart *bool `yaml:"verify_on_start"`
+	// SubscriptionTag names the Gupshup subscription "proxy subscribe"
+	// manages. Default "waproxy".
+	SubscriptionTag string `yaml:"subscription_tag"`
+	// SubscriptionModes are the modes subscribed. Default MESSAGE,
+	// FLOWS_MESSAGE, SENT, DELIVERED, READ, FAILED, DELETED.
+	SubscriptionModes []string `yaml:"subscription_modes"`
+}
+
+// AdminConfig guards the admin endpoints.
+type AdminConfig struct {
+	// Token enables /admin/* for callers sending it as a bearer token.
+	// Default: empty, admin endpoints disabled.
+	Token string `yaml:"token"`
+}
+
+// TenantWebhook is where a tenant receives Meta webhooks.
+type TenantWebhook struct {
+	// URL of the tenant's webhook endpoint (the callback URL it had at
+	// Meta). Empty: callbacks for the tenant's apps are refused.
+	URL string `yaml:"url"`
+	// AppSecret is the Meta app secret the tenant's handler checks
+	// X-Hub-Signature-256 with. Required with url.
+	AppSecret string `yaml:"app_secret"`
+	// VerifyToken is the hub.verify_token the endpoint expects in Meta's
+	// verification handshake. Optional: no handshake without it.
+	VerifyToken string `yaml:"verify_token"`
+	// Concurrency overrides webhooks.concurrency for this tenant.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // ServerConfig holds the HTTP server's timeouts.
@@ -112,6 +191,8 @@ type Tenant struct {
 	// PhoneNumbers are the Meta phone-number-ids the tenant sends from.
 	// At least one.
 	PhoneNumbers []PhoneNumber `yaml:"phone_numbers"`
+	// Webhook is the tenant's webhook endpoint. Optional.
+	Webhook TenantWebhook `yaml:"webhook"`
 }
 
 // PhoneNumber maps a Meta phone-number-id to a Gupshup app.
@@ -125,11 +206,31 @@ type PhoneNumber struct {
 	// AppToken is the Gupshup app token (sk_…). When empty, the token is
 	// obtained with gupshup.partner credentials.
 	AppToken string `yaml:"app_token"`
+	// CallbackSecret is the value Gupshup's subscription sends in
+	// webhooks.secret_header for this app. Required when the tenant has a
+	// webhook url.
+	CallbackSecret string `yaml:"callback_secret"`
+	// WABAID is the WhatsApp Business Account id written as entry[].id in
+	// webhooks. Optional: Gupshup's is kept.
+	WABAID string `yaml:"waba_id"`
+	// DisplayPhoneNumber fills metadata.display_phone_number when a
+	// callback lacks it (v2 callbacks). Optional.
+	DisplayPhoneNumber string `yaml:"display_phone_number"`
 }
 
 // NormalizeTemplateButtonsOrDefault reports the effective setting.
 func (t TranslateConfig) NormalizeTemplateButtonsOrDefault() bool {
 	return t.NormalizeTemplateButtons == nil || *t.NormalizeTemplateButtons
+}
+
+// StatusIDFromGsIDOrDefault reports the effective setting.
+func (w WebhooksConfig) StatusIDFromGsIDOrDefault() bool {
+	return w.StatusIDFromGsID == nil || *w.StatusIDFromGsID
+}
+
+// VerifyOnStartOrDefault reports the effective setting.
+func (w WebhooksConfig) VerifyOnStartOrDefault() bool {
+	return w.VerifyOnStart == nil || *w.VerifyOnStart
 }
 
 // TokenDigest returns the SHA-256 digest a configured token stands for.
@@ -301,6 +402,23 @@ func (c *Config) applyDefaults() {
 	}
 	setDefaultDur(&g.AppTokenTTL, 22*time.Hour)
 	setDefaultDur(&g.PartnerTokenTTL, 22*time.Hour)
+	w := &c.Webhooks
+	setDefault(&w.StorePath, "waproxy.db")
+	setDefault(&w.SecretHeader, "X-Waproxy-Secret")
+	setDefaultDur(&w.DedupWindow, 24*time.Hour)
+	setDefaultDur(&w.IDMapTTL, 7*24*time.Hour)
+	setDefaultDur(&w.AttemptTimeout, 10*time.Second)
+	setDefaultDur(&w.Horizon, 7*24*time.Hour)
+	setDefaultDur(&w.BackoffBase, time.Second)
+	setDefaultDur(&w.BackoffMax, time.Hour)
+	setDefaultDur(&w.PollInterval, 250*time.Millisecond)
+	if w.Concurrency == 0 {
+		w.Concurrency = 4
+	}
+	setDefault(&w.SubscriptionTag, "waproxy")
+	if len(w.SubscriptionModes) == 0 {
+		w.SubscriptionModes = []string{"MESSAGE", "FLOWS_MESSAGE", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"}
+	}
 }
 
 func setDefault(s *string, v string) {
@@ -328,10 +446,14 @@ func (c *Config) validate() error {
 		!strings.HasPrefix(c.Gupshup.BaseURL, "https://") {
 		return fmt.Errorf("gupshup.base_url: %q must be an http(s) URL or %q", c.Gupshup.BaseURL, Embedded)
 	}
+	if err := c.Webhooks.validate(); err != nil {
+		return err
+	}
 	if len(c.Tenants) == 0 {
 		return errors.New("tenants: at least one tenant is required")
 	}
 	names := map[string]bool{}
+	apps := map[string]string{}
 	phones := map[string]string{}
 	tokens := map[[32]byte]string{}
 	for i, t := range c.Tenants {
@@ -377,7 +499,68 @@ func (c *Config) validate() error {
 			if p.AppToken == "" && (c.Gupshup.Partner.Email == "" || c.Gupshup.Partner.Secret == "") {
 				return fmt.Errorf("%s.app_token: required unless gupshup.partner.email and gupshup.partner.secret are set", pat)
 			}
+			if other, dup := apps[p.AppID]; dup {
+				return fmt.Errorf("%s.app_id: app %s is already mapped to phone number %s (one Gupshup app is one number)", pat, p.AppID, other)
+			}
+			apps[p.AppID] = p.ID
+			if t.Webhook.URL != "" && p.CallbackSecret == "" {
+				return fmt.Errorf("%s.callback_secret: required when the tenant has a webhook url", pat)
+			}
+		}
+		if err := t.Webhook.validate(at + ".webhook"); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (w *WebhooksConfig) validate() error {
+	for i, a := range w.AllowIPs {
+		if _, _, err := net.ParseCIDR(a); err == nil {
+			continue
+		}
+		if net.ParseIP(a) == nil {
+			return fmt.Errorf("webhooks.allow_ips[%d]: %q is neither an IP nor a CIDR", i, a)
+		}
+	}
+	if w.Concurrency < 0 {
+		return errors.New("webhooks.concurrency: must be positive")
+	}
+	if w.BackoffMax < w.BackoffBase {
+		return errors.New("webhooks.backoff_max: must not be below backoff_base")
+	}
+	if !validHeaderName(w.SecretHeader) {
+		return fmt.Errorf("webhooks.secret_header: %q is not a valid header name", w.SecretHeader)
+	}
+	return nil
+}
+
+func (w TenantWebhook) validate(at string) error {
+	if w.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s.url: %q must be an absolute http(s) URL", at, w.URL)
+	}
+	if w.AppSecret == "" {
+		return fmt.Errorf("%s.app_secret: required with url (webhooks are signed with it)", at)
+	}
+	if w.Concurrency < 0 {
+		return fmt.Errorf("%s.concurrency: must be positive", at)
+	}
+	return nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

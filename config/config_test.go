@@ -568,6 +568,57 @@ tenants:
 	}
 }
 
+func TestParseRejectsBadWebhookSettings(t *testing.T) {
+	t.Parallel()
+	tenant := func(webhook, phoneExtra string) string {
+		return "tenants:\n  - name: a\n    tokens: [t1]\n" + webhook +
+			"    phone_numbers: [{id: \"1\", app_id: a, app_token: sk" + phoneExtra + "}]\n"
+	}
+	tests := []struct {
+		name string
+		raw  string
+		want string
+	}{
+		{"webhook url without app secret",
+			tenant("    webhook: {url: \"https://h.example.com/wa\"}\n", ", callback_secret: s"),
+			"tenants[0].webhook.app_secret: required with url"},
+		{"webhook url not absolute",
+			tenant("    webhook: {url: \"/wa\", app_secret: x}\n", ", callback_secret: s"),
+			`tenants[0].webhook.url: "/wa" must be an absolute http(s) URL`},
+		{"webhook url with another scheme",
+			tenant("    webhook: {url: \"ftp://h/wa\", app_secret: x}\n", ", callback_secret: s"),
+			"must be an absolute http(s) URL"},
+		{"phone without callback secret when the tenant has a webhook",
+			tenant("    webhook: {url: \"https://h.example.com/wa\", app_secret: x}\n", ""),
+			"tenants[0].phone_numbers[0].callback_secret: required when the tenant has a webhook url"},
+		{"negative tenant concurrency",
+			tenant("    webhook: {url: \"https://h.example.com/wa\", app_secret: x, concurrency: -1}\n", ", callback_secret: s"),
+			"tenants[0].webhook.concurrency: must be positive"},
+		{"allow_ips entry that is no address",
+			"webhooks: {allow_ips: [\"10.0.0.0/8\", \"gupshup\"]}\n" + tenant("", ""),
+			`webhooks.allow_ips[1]: "gupshup" is neither an IP nor a CIDR`},
+		{"secret header with a space",
+			"webhooks: {secret_header: \"X Secret\"}\n" + tenant("", ""),
+			`webhooks.secret_header: "X Secret" is not a valid header name`},
+		{"backoff max below base",
+			"webhooks: {backoff_base: 1m, backoff_max: 1s}\n" + tenant("", ""),
+			"webhooks.backoff_max: must not be below backoff_base"},
+		{"one app behind two numbers", `
+tenants:
+  - name: a
+    tokens: [t1]
+    phone_numbers: [{id: "1", app_id: same, app_token: sk}, {id: "2", app_id: same, app_token: sk}]
+`, "tenants[0].phone_numbers[1].app_id: app same is already mapped to phone number 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := parseErr(t, tt.raw, noEnv)
+			wantErrContains(t, err, tt.want)
+		})
+	}
+}
+
 func TestParseRejectsDuplicates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -723,6 +774,20 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			AppTokenTTL:         22 * time.Hour,
 			PartnerTokenTTL:     22 * time.Hour,
 		},
+		Webhooks: WebhooksConfig{
+			StorePath:         "waproxy.db",
+			SecretHeader:      "X-Waproxy-Secret",
+			DedupWindow:       24 * time.Hour,
+			IDMapTTL:          7 * 24 * time.Hour,
+			AttemptTimeout:    10 * time.Second,
+			Horizon:           7 * 24 * time.Hour,
+			BackoffBase:       time.Second,
+			BackoffMax:        time.Hour,
+			Concurrency:       4,
+			PollInterval:      250 * time.Millisecond,
+			SubscriptionTag:   "waproxy",
+			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
+		},
 		Tenants: []Tenant{{
 			Name:         "acme",
 			Tokens:       []string{"tok-acme"},
@@ -734,6 +799,9 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 	}
 	if !cfg.Translate.NormalizeTemplateButtonsOrDefault() {
 		t.Error("NormalizeTemplateButtonsOrDefault() = false, want true by default")
+	}
+	if !cfg.Webhooks.StatusIDFromGsIDOrDefault() || !cfg.Webhooks.VerifyOnStartOrDefault() {
+		t.Error("status_id_from_gs_id and verify_on_start must default to true")
 	}
 }
 
@@ -763,13 +831,40 @@ gupshup:
   partner_token_ttl: 2h
 translate:
   normalize_template_buttons: false
+webhooks:
+  store_path: /var/lib/waproxy/q.db
+  secret_header: X-Cb-Secret
+  allow_ips: ["10.0.0.0/8", "192.0.2.7"]
+  status_id_from_gs_id: false
+  forward_fields: [billing-event]
+  dedup_window: 1h
+  id_map_ttl: 2h
+  attempt_timeout: 3s
+  horizon: 48h
+  backoff_base: 2s
+  backoff_max: 10m
+  concurrency: 9
+  poll_interval: 1s
+  verify_on_start: false
+  subscription_tag: mine
+  subscription_modes: [MESSAGE, SENT]
+admin:
+  token: adm
 tenants:
   - name: acme
     tokens: [tok]
+    webhook:
+      url: https://hooks.example.com/wa
+      app_secret: shh
+      verify_token: vt
+      concurrency: 2
     phone_numbers:
       - id: "111"
         app_id: app-1
         app_name: Acme
+        callback_secret: cbs
+        waba_id: "222"
+        display_phone_number: "15550001111"
 `, noEnv)
 	f := false
 	want := Config{
@@ -795,10 +890,31 @@ tenants:
 			PartnerTokenTTL:     2 * time.Hour,
 		},
 		Translate: TranslateConfig{NormalizeTemplateButtons: &f},
+		Webhooks: WebhooksConfig{
+			StorePath:         "/var/lib/waproxy/q.db",
+			SecretHeader:      "X-Cb-Secret",
+			AllowIPs:          []string{"10.0.0.0/8", "192.0.2.7"},
+			StatusIDFromGsID:  &f,
+			ForwardFields:     []string{"billing-event"},
+			DedupWindow:       time.Hour,
+			IDMapTTL:          2 * time.Hour,
+			AttemptTimeout:    3 * time.Second,
+			Horizon:           48 * time.Hour,
+			BackoffBase:       2 * time.Second,
+			BackoffMax:        10 * time.Minute,
+			Concurrency:       9,
+			PollInterval:      time.Second,
+			VerifyOnStart:     &f,
+			SubscriptionTag:   "mine",
+			SubscriptionModes: []string{"MESSAGE", "SENT"},
+		},
+		Admin: AdminConfig{Token: "adm"},
 		Tenants: []Tenant{{
-			Name:         "acme",
-			Tokens:       []string{"tok"},
-			PhoneNumbers: []PhoneNumber{{ID: "111", AppID: "app-1", AppName: "Acme"}},
+			Name:    "acme",
+			Tokens:  []string{"tok"},
+			Webhook: TenantWebhook{URL: "https://hooks.example.com/wa", AppSecret: "shh", VerifyToken: "vt", Concurrency: 2},
+			PhoneNumbers: []PhoneNumber{{ID: "111", AppID: "app-1", AppName: "Acme",
+				CallbackSecret: "cbs", WABAID: "222", DisplayPhoneNumber: "15550001111"}},
 		}},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
