@@ -5,6 +5,8 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -16,8 +18,10 @@ import (
 	"waproxy/gupshupsim"
 	"waproxy/metrics"
 	"waproxy/server"
+	"waproxy/store"
 	"waproxy/translate"
 	"waproxy/upstream"
+	"waproxy/webhook"
 )
 
 // App is a wired proxy.
@@ -29,12 +33,33 @@ type App struct {
 	UpstreamURL string
 	// Simulator is the embedded simulated Gupshup, nil otherwise.
 	Simulator *gupshupsim.Sim
+	// Relay is the webhook relay; nil when no tenant has a webhook.
+	Relay *webhook.Relay
+	// Queue is the relay's durable store; nil with Relay.
+	Queue *store.Bolt
+	// Upstream is the Gupshup client.
+	Upstream *upstream.Client
+	// Tokens hands out Gupshup app tokens.
+	Tokens *auth.Tokens
+	// Directory holds tenants and phone numbers.
+	Directory *auth.Directory
 
 	closers []func()
 }
 
 // Build wires a proxy. Call Close when done.
 func Build(cfg *config.Config, log *zap.Logger) (*App, error) {
+	return build(cfg, log, true)
+}
+
+// BuildClients wires only the Gupshup side (directory, client, tokens):
+// what commands that talk to Gupshup need, without opening the webhook
+// store a running proxy holds.
+func BuildClients(cfg *config.Config, log *zap.Logger) (*App, error) {
+	return build(cfg, log, false)
+}
+
+func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 	a := &App{UpstreamURL: cfg.Gupshup.BaseURL}
 	if cfg.Gupshup.BaseURL == config.Embedded {
 		if err := a.startSimulator(cfg); err != nil {
@@ -60,22 +85,155 @@ func Build(cfg *config.Config, log *zap.Logger) (*App, error) {
 		AppTokenTTL:     cfg.Gupshup.AppTokenTTL,
 		PartnerTokenTTL: cfg.Gupshup.PartnerTokenTTL,
 	})
-	a.Handler = server.New(server.Options{
+	a.Upstream, a.Tokens, a.Directory = up, tokens, dir
+	m := metrics.New()
+	opts := server.Options{
 		Directory:    dir,
 		Tokens:       tokens,
 		Upstream:     up,
 		Logger:       log,
-		Metrics:      metrics.New(),
+		Metrics:      m,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Translate:    translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
-	})
+	}
+	if relay && hasWebhooks(cfg) {
+		if err := a.startRelay(cfg, log, m, &opts); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	a.Handler = server.New(opts)
 	return a, nil
+}
+
+// Subscribe creates or updates the Gupshup subscription of every app whose
+// tenant has a webhook, pointing it at the intake (see webhook.Subscribe).
+func (a *App) Subscribe(ctx context.Context, cfg *config.Config) []webhook.SubscribeResult {
+	secrets := map[string]string{}
+	for _, t := range cfg.Tenants {
+		if t.Webhook.URL == "" {
+			continue
+		}
+		for _, p := range t.PhoneNumbers {
+			secrets[p.ID] = p.CallbackSecret
+		}
+	}
+	var apps []webhook.SubscribeApp
+	for _, p := range a.Directory.Phones() {
+		secret, ok := secrets[p.ID]
+		if !ok {
+			continue
+		}
+		apps = append(apps, webhook.SubscribeApp{AppID: p.AppID, Secret: secret,
+			Token: func(ctx context.Context) (string, error) { return a.Tokens.Token(ctx, p) }})
+	}
+	return webhook.Subscribe(ctx, a.Upstream, apps, webhook.SubscribeConfig{
+		PublicURL:    cfg.PublicURL,
+		Tag:          cfg.Webhooks.SubscriptionTag,
+		Modes:        cfg.Webhooks.SubscriptionModes,
+		SecretHeader: cfg.Webhooks.SecretHeader,
+	})
+}
+
+func hasWebhooks(cfg *config.Config) bool {
+	for _, t := range cfg.Tenants {
+		if t.Webhook.URL != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenQueue opens the webhook store named by the config.
+func OpenQueue(cfg *config.Config) (*store.Bolt, error) {
+	q, err := store.Open(cfg.Webhooks.StorePath, store.Options{
+		DedupWindow: cfg.Webhooks.DedupWindow,
+		IDTTL:       cfg.Webhooks.IDMapTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webhook store: %w", err)
+	}
+	return q, nil
+}
+
+// startRelay opens the queue, starts delivery and, when configured, the
+// verification handshake; it adds the intake, id map, admin and readiness
+// hooks to opts.
+func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics, opts *server.Options) error {
+	q, err := OpenQueue(cfg)
+	if err != nil {
+		return err
+	}
+	a.Queue = q
+	a.closers = append(a.closers, func() { _ = q.Close() })
+	allow, err := webhook.ParseAllowList(cfg.Webhooks.AllowIPs)
+	if err != nil {
+		return err
+	}
+	ropt := webhook.Options{
+		Queue:        q,
+		SecretHeader: cfg.Webhooks.SecretHeader,
+		AllowIPs:     allow,
+		Translate: translate.WebhookOptions{
+			StatusIDFromGsID: cfg.Webhooks.StatusIDFromGsIDOrDefault(),
+			ForwardFields:    cfg.Webhooks.ForwardFields,
+		},
+		AttemptTimeout: cfg.Webhooks.AttemptTimeout,
+		Horizon:        cfg.Webhooks.Horizon,
+		BackoffBase:    cfg.Webhooks.BackoffBase,
+		BackoffMax:     cfg.Webhooks.BackoffMax,
+		PollInterval:   cfg.Webhooks.PollInterval,
+		Logger:         log,
+		Metrics:        m,
+	}
+	for _, t := range cfg.Tenants {
+		if t.Webhook.URL == "" {
+			continue
+		}
+		conc := t.Webhook.Concurrency
+		if conc == 0 {
+			conc = cfg.Webhooks.Concurrency
+		}
+		ropt.Targets = append(ropt.Targets, webhook.Target{Tenant: t.Name, URL: t.Webhook.URL,
+			AppSecret: t.Webhook.AppSecret, VerifyToken: t.Webhook.VerifyToken, Concurrency: conc})
+		for _, p := range t.PhoneNumbers {
+			ropt.Sources = append(ropt.Sources, webhook.Source{AppID: p.AppID, Tenant: t.Name, Secret: p.CallbackSecret,
+				Phone: translate.PhoneMeta{PhoneNumberID: p.ID, DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID}})
+		}
+	}
+	r, err := webhook.New(ropt)
+	if err != nil {
+		return err
+	}
+	a.Relay = r
+	m.WatchQueue(func() (map[string]int, time.Time, int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := q.Stats(ctx)
+		return st.Pending, st.Oldest, st.Dead, err
+	})
+	r.Start()
+	// Stop delivery before the store closes (closers run in reverse).
+	a.closers = append(a.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+		defer cancel()
+		_ = r.Stop(ctx)
+	})
+	if cfg.Webhooks.VerifyOnStartOrDefault() {
+		go r.Verify(context.Background())
+	}
+	opts.Intake = r
+	opts.IDs = r
+	opts.DeadLetters = q
+	opts.AdminToken = cfg.Admin.Token
+	opts.Readiness = r.VerifyStatus
+	return nil
 }
 
 // Close stops what Build started.
 func (a *App) Close() {
-	for _, c := range a.closers {
-		c()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
 	}
 	a.closers = nil
 }

@@ -18,7 +18,19 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	upstream   *prometheus.HistogramVec
 	metaErrors *prometheus.CounterVec
+
+	intake     *prometheus.CounterVec
+	dedupHits  prometheus.Counter
+	deliveries *prometheus.CounterVec
+	deliverDur *prometheus.HistogramVec
+	retries    *prometheus.CounterVec
+	dead       *prometheus.CounterVec
 }
+
+// QueueStats reports the webhook queue for scrapes: pending events per
+// tenant, the creation time of the oldest (zero when empty) and the number
+// of dead letters.
+type QueueStats func() (pending map[string]int, oldest time.Time, dead int, err error)
 
 // New registers the collectors (plus Go and process collectors) on a fresh
 // registry.
@@ -39,6 +51,32 @@ func New() *Metrics {
 			Help: "Meta error answers sent to clients, by Meta error code.",
 		}, []string{"code"}),
 	}
+	m.intake = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waproxy_webhook_intake_total",
+		Help: "Gupshup callbacks received, by result (accepted, malformed, unauthorized, forbidden, unknown_app, unknown_shape, too_large, store_error).",
+	}, []string{"result"})
+	m.dedupHits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "waproxy_webhook_dedup_hits_total",
+		Help: "Webhook events not queued because the same event was queued within the dedup window.",
+	})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waproxy_webhook_deliveries_total",
+		Help: "Webhook delivery attempts, by tenant and result (ok, http_4xx, http_5xx, timeout, error).",
+	}, []string{"tenant", "result"})
+	m.deliverDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "waproxy_webhook_delivery_duration_seconds",
+		Help:    "Duration of webhook delivery attempts, by tenant.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
+	}, []string{"tenant"})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waproxy_webhook_retries_total",
+		Help: "Webhook deliveries scheduled for another attempt, by tenant.",
+	}, []string{"tenant"})
+	m.dead = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "waproxy_webhook_dead_letters_total",
+		Help: "Webhook events given up after the retry horizon, by tenant.",
+	}, []string{"tenant"})
+	m.reg.MustRegister(m.intake, m.dedupHits, m.deliveries, m.deliverDur, m.retries, m.dead)
 	m.reg.MustRegister(m.requests, m.upstream, m.metaErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -61,6 +99,63 @@ func (m *Metrics) Upstream(endpoint string, status int, d time.Duration) {
 // MetaError counts one Meta error answer.
 func (m *Metrics) MetaError(code int) {
 	m.metaErrors.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// WebhookIntake counts one callback by result.
+func (m *Metrics) WebhookIntake(result string) { m.intake.WithLabelValues(result).Inc() }
+
+// WebhookDedup counts events dropped as duplicates.
+func (m *Metrics) WebhookDedup(n int) { m.dedupHits.Add(float64(n)) }
+
+// WebhookDelivery observes one delivery attempt.
+func (m *Metrics) WebhookDelivery(tenant, result string, d time.Duration) {
+	m.deliveries.WithLabelValues(tenant, result).Inc()
+	m.deliverDur.WithLabelValues(tenant).Observe(d.Seconds())
+}
+
+// WebhookRetry counts one rescheduled delivery.
+func (m *Metrics) WebhookRetry(tenant string) { m.retries.WithLabelValues(tenant).Inc() }
+
+// WebhookDeadLetter counts one event given up.
+func (m *Metrics) WebhookDeadLetter(tenant string) { m.dead.WithLabelValues(tenant).Inc() }
+
+// WatchQueue exports the queue's depth (per tenant), oldest event age and
+// dead-letter count, read from stats at every scrape.
+func (m *Metrics) WatchQueue(stats QueueStats) {
+	m.reg.MustRegister(queueCollector{stats: stats})
+}
+
+var (
+	queueDepthDesc = prometheus.NewDesc("waproxy_webhook_queue_depth",
+		"Webhook events waiting for delivery (including retries), by tenant.", []string{"tenant"}, nil)
+	queueOldestDesc = prometheus.NewDesc("waproxy_webhook_queue_oldest_age_seconds",
+		"Age of the oldest webhook event waiting for delivery (0 when none).", nil, nil)
+	queueDeadDesc = prometheus.NewDesc("waproxy_webhook_dead_letters",
+		"Webhook events currently in the dead letters.", nil, nil)
+)
+
+type queueCollector struct{ stats QueueStats }
+
+func (queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepthDesc
+	ch <- queueOldestDesc
+	ch <- queueDeadDesc
+}
+
+func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
+	pending, oldest, dead, err := q.stats()
+	if err != nil {
+		return
+	}
+	for tenant, n := range pending {
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n), tenant)
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(queueOldestDesc, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(queueDeadDesc, prometheus.GaugeValue, float64(dead))
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -44,6 +44,15 @@ func (s *Server) messages(c *gin.Context) {
 	}
 	l := logOf(c)
 
+	if s.opt.IDs != nil {
+		// Ids from our status webhooks are Gupshup's; Gupshup wants the
+		// wamid in replies, reactions and read receipts.
+		var n int
+		req.body, n = translate.RewriteMessageIDs(req.body, func(id string) (string, bool) {
+			return s.opt.IDs.WAMID(c.Request.Context(), id)
+		})
+		l.idsMapped = n
+	}
 	form := s.getBuf()
 	defer s.putBuf(form)
 	send, merr := translate.SendToForm(*form, req.body, s.opt.Translate)

@@ -19,6 +19,7 @@ import (
 
 	"waproxy/auth"
 	"waproxy/metrics"
+	"waproxy/store"
 	"waproxy/translate"
 	"waproxy/upstream"
 )
@@ -34,6 +35,23 @@ type TokenSource interface {
 	Refresh(ctx context.Context, p *auth.Phone, rejected string) (string, bool, error)
 }
 
+// Intake accepts Gupshup callbacks for an app (the webhook relay). It
+// returns fields for the request's log line.
+type Intake interface {
+	ServeIntake(w http.ResponseWriter, r *http.Request, app string) []zap.Field
+}
+
+// IDMap translates Gupshup message ids into wamids where known.
+type IDMap interface {
+	WAMID(ctx context.Context, gsID string) (string, bool)
+}
+
+// DeadLetters is what the admin endpoints need from the queue.
+type DeadLetters interface {
+	DeadLetters(ctx context.Context, limit int) ([]store.Event, error)
+	Replay(ctx context.Context, ids []uint64, at time.Time) (int, error)
+}
+
 // Options configures the handler.
 type Options struct {
 	Directory *auth.Directory
@@ -45,6 +63,18 @@ type Options struct {
 	MaxBodyBytes int64
 	// Translate options for sends.
 	Translate translate.SendOptions
+	// Intake serves POST /gupshup/callbacks/{app}; nil: not served.
+	Intake Intake
+	// IDs maps Gupshup ids in outbound context/reaction/read ids to
+	// wamids; nil: ids pass unchanged.
+	IDs IDMap
+	// Readiness adds detail to /readyz (e.g. webhook verification
+	// results); nil: none.
+	Readiness func() map[string]string
+	// DeadLetters backs /admin/deadletters; AdminToken guards it. Both
+	// needed, else the admin routes answer 404.
+	DeadLetters DeadLetters
+	AdminToken  string
 }
 
 // Server is the proxy's http.Handler.
@@ -87,6 +117,14 @@ func New(opt Options) *Server {
 		e.Handle(m, "/:p1/messages", s.messages)
 		e.Handle(m, "/:p1/:p2/messages", s.messages)
 	}
+	if opt.Intake != nil {
+		e.POST("/gupshup/callbacks/:app", s.intake)
+		e.GET("/gupshup/callbacks/:app", s.intake)
+	}
+	if opt.DeadLetters != nil && opt.AdminToken != "" {
+		e.GET("/admin/deadletters", s.adminAuth, s.listDeadLetters)
+		e.POST("/admin/deadletters/replay", s.adminAuth, s.replayDeadLetters)
+	}
 	e.NoRoute(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
 	e.NoMethod(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
 	return s
@@ -103,7 +141,11 @@ func (s *Server) readyz(c *gin.Context) {
 		c.Data(http.StatusServiceUnavailable, jsonType, []byte(`{"status":"draining"}`))
 		return
 	}
-	c.Data(http.StatusOK, jsonType, []byte(`{"status":"ready"}`))
+	if s.opt.Readiness == nil {
+		c.Data(http.StatusOK, jsonType, []byte(`{"status":"ready"}`))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "webhooks": s.opt.Readiness()})
 }
 
 const jsonType = "application/json; charset=UTF-8"
@@ -127,7 +169,9 @@ type reqLog struct {
 	rule           string
 	operator       bool
 	retried        bool
-	err            string // a short reason, never content
+	idsMapped      int
+	extra          []zap.Field // from the webhook intake: ids and counts
+	err            string      // a short reason, never content
 }
 
 func logOf(c *gin.Context) *reqLog {
@@ -203,6 +247,10 @@ func (s *Server) observe(c *gin.Context) {
 	if l.retried {
 		fields = append(fields, zap.Bool("token_refreshed", true))
 	}
+	if l.idsMapped != 0 {
+		fields = append(fields, zap.Int("ids_mapped", l.idsMapped))
+	}
+	fields = append(fields, l.extra...)
 	if l.err != "" {
 		fields = append(fields, zap.String("error", l.err))
 	}

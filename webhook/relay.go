@@ -1,0 +1,354 @@
+// Package webhook relays Gupshup's callbacks to tenants' Meta webhooks.
+//
+// Intake (ServeIntake) authenticates a callback by its app and secret
+// header, translates it into Meta webhook bodies (package translate), drops
+// duplicates and stores the bodies durably (package store) before it
+// answers 200. Delivery (Start) leases due events per tenant, signs each
+// body with the tenant's Meta app secret and POSTs it to the tenant's
+// webhook, with bounded concurrency per tenant, exponential backoff with
+// jitter, Retry-After, a retry horizon and dead letters. The package also
+// runs Meta's verification handshake against tenants' endpoints and creates
+// Gupshup subscriptions pointing at the intake.
+package webhook
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"waproxy/metrics"
+	"waproxy/store"
+	"waproxy/translate"
+)
+
+// Target is a tenant's webhook endpoint.
+type Target struct {
+	// Tenant names the tenant (and its delivery queue).
+	Tenant string
+	// URL is where Meta webhooks are POSTed.
+	URL string
+	// AppSecret signs the bodies (X-Hub-Signature-256, X-Hub-Signature).
+	AppSecret string
+	// VerifyToken is the hub.verify_token of the handshake; "" skips it.
+	VerifyToken string
+	// Concurrency bounds deliveries in flight to this endpoint. Default 4.
+	Concurrency int
+}
+
+// Source is a Gupshup app whose callbacks the intake accepts.
+type Source struct {
+	// AppID is the Gupshup app id, the last segment of the intake path.
+	AppID string
+	// Tenant receives the app's events.
+	Tenant string
+	// Secret is the value expected in the secret header.
+	Secret string
+	// Phone describes the app's number for the translation.
+	Phone translate.PhoneMeta
+}
+
+// Options configure a Relay. Zero durations take the documented defaults.
+type Options struct {
+	// Queue stores events. Required.
+	Queue store.Queue
+	// Targets are the tenants' endpoints.
+	Targets []Target
+	// Sources are the apps whose callbacks are accepted.
+	Sources []Source
+	// SecretHeader carries the source secret. Default "X-Waproxy-Secret".
+	SecretHeader string
+	// AllowIPs restricts the intake's peers; empty allows any.
+	AllowIPs []*net.IPNet
+	// Translate holds StatusIDFromGsID and ForwardFields (Phone is taken
+	// from each Source).
+	Translate translate.WebhookOptions
+	// MaxBodyBytes caps a callback body. Default 3 MiB (Meta's webhook cap).
+	MaxBodyBytes int64
+	// AttemptTimeout bounds one delivery attempt. Default 10s.
+	AttemptTimeout time.Duration
+	// Horizon is how long an event is retried before it is dead-lettered.
+	// Default 7 days.
+	Horizon time.Duration
+	// BackoffBase is the first retry delay, doubled per attempt. Default 1s.
+	BackoffBase time.Duration
+	// BackoffMax caps the delay. Default 1h.
+	BackoffMax time.Duration
+	// PollInterval is how often each tenant's queue is checked for due
+	// retries when nothing wakes it. Default 250ms.
+	PollInterval time.Duration
+	// Client sends deliveries and handshakes. Default: a pooled client
+	// without an overall timeout (AttemptTimeout bounds each attempt).
+	Client *http.Client
+	// Logger, default no logging.
+	Logger *zap.Logger
+	// Metrics, default a fresh registry.
+	Metrics *metrics.Metrics
+	// Now is the clock, default time.Now.
+	Now func() time.Time
+	// Jitter returns a number in [0,1) that spreads retry delays, default
+	// math/rand.
+	Jitter func() float64
+}
+
+// Relay accepts callbacks and delivers webhooks.
+type Relay struct {
+	opt     Options
+	q       store.Queue
+	log     *zap.Logger
+	m       *metrics.Metrics
+	sources map[string]*Source
+	targets map[string]*target
+
+	verifyMu sync.Mutex
+	verified map[string]string
+
+	runMu   sync.Mutex
+	cancel  context.CancelFunc
+	loops   sync.WaitGroup
+	flights sync.WaitGroup
+}
+
+type target struct {
+	Target
+	wake chan struct{}
+}
+
+// New checks the options and builds a Relay; Start begins delivery.
+func New(opt Options) (*Relay, error) {
+	if opt.Queue == nil {
+		return nil, errors.New("webhook: a queue is required")
+	}
+	if opt.SecretHeader == "" {
+		opt.SecretHeader = "X-Waproxy-Secret"
+	}
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 3 << 20
+	}
+	setDur(&opt.AttemptTimeout, 10*time.Second)
+	setDur(&opt.Horizon, 7*24*time.Hour)
+	setDur(&opt.BackoffBase, time.Second)
+	setDur(&opt.BackoffMax, time.Hour)
+	setDur(&opt.PollInterval, 250*time.Millisecond)
+	if opt.Client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		opt.Client = &http.Client{Transport: t}
+	}
+	if opt.Logger == nil {
+		opt.Logger = zap.NewNop()
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Jitter == nil {
+		opt.Jitter = rand.Float64
+	}
+	r := &Relay{opt: opt, q: opt.Queue, log: opt.Logger, m: opt.Metrics,
+		sources: map[string]*Source{}, targets: map[string]*target{}, verified: map[string]string{}}
+	for _, t := range opt.Targets {
+		if t.Tenant == "" || t.URL == "" || t.AppSecret == "" {
+			return nil, fmt.Errorf("webhook: target %q needs a url and an app secret", t.Tenant)
+		}
+		if t.Concurrency <= 0 {
+			t.Concurrency = 4
+		}
+		r.targets[t.Tenant] = &target{Target: t, wake: make(chan struct{}, 1)}
+		if t.VerifyToken != "" {
+			r.verified[t.Tenant] = "unverified"
+		}
+	}
+	for i := range opt.Sources {
+		s := opt.Sources[i]
+		if _, ok := r.targets[s.Tenant]; !ok {
+			continue // the tenant has no webhook: its callbacks are refused
+		}
+		if s.Secret == "" {
+			return nil, fmt.Errorf("webhook: app %s has no callback secret", s.AppID)
+		}
+		r.sources[s.AppID] = &s
+	}
+	return r, nil
+}
+
+func setDur(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// ServeIntake handles one Gupshup callback for app. It answers 200 with an
+// empty body once the translated events are stored, 400 for a body that is
+// not JSON, 401/403/404 (no body) for a wrong secret, a refused peer or an
+// unknown app, and 503 when the store fails (Gupshup retries). It returns
+// fields for the request's log line: ids and counts, never content.
+func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string) []zap.Field {
+	fields := []zap.Field{zap.String("app_id", app)}
+	reject := func(status int, result string) []zap.Field {
+		r.m.WebhookIntake(result)
+		w.WriteHeader(status)
+		return append(fields, zap.String("intake", result))
+	}
+	if !r.allowed(req.RemoteAddr) {
+		return reject(http.StatusForbidden, "forbidden")
+	}
+	src, ok := r.sources[app]
+	if !ok {
+		return reject(http.StatusNotFound, "unknown_app")
+	}
+	fields = append(fields, zap.String("tenant", src.Tenant))
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		// A reachability check (Gupshup checks the URL when a subscription
+		// is created, perhaps without the meta headers): answered without
+		// reading or storing anything.
+		return reject(http.StatusOK, "check")
+	}
+	got := req.Header.Get(r.opt.SecretHeader)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(src.Secret)) != 1 {
+		return reject(http.StatusUnauthorized, "unauthorized")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opt.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return reject(http.StatusRequestEntityTooLarge, "too_large")
+		}
+		return reject(http.StatusBadRequest, "unreadable")
+	}
+	topt := r.opt.Translate
+	topt.Phone = src.Phone
+	res, err := translate.GupshupWebhook(body, topt)
+	switch {
+	case errors.Is(err, translate.ErrNotJSON):
+		r.log.Warn("malformed Gupshup callback", zap.String("app_id", app), zap.Int("bytes", len(body)))
+		return reject(http.StatusBadRequest, "malformed")
+	case errors.Is(err, translate.ErrUnknownCallback):
+		// Valid JSON of a kind we do not know (a platform check, a new
+		// event family): acknowledged so Gupshup does not retry it.
+		return reject(http.StatusOK, "unknown_shape")
+	case err != nil:
+		return reject(http.StatusBadRequest, "malformed")
+	}
+	fields = append(fields, zap.Int("callback_version", res.Version), zap.Int("events", len(res.Events)))
+	if len(res.Dropped) > 0 {
+		fields = append(fields, zap.Strings("dropped", res.Dropped))
+	}
+	if len(res.Events) > 0 {
+		dups, err := r.store(req.Context(), src.Tenant, res.Events)
+		if err != nil {
+			r.log.Error("storing webhook events failed", zap.String("app_id", app), zap.Error(err))
+			return reject(http.StatusServiceUnavailable, "store_error")
+		}
+		if dups > 0 {
+			r.m.WebhookDedup(dups)
+			fields = append(fields, zap.Int("duplicates", dups))
+		}
+		r.wake(src.Tenant)
+	}
+	r.m.WebhookIntake("accepted")
+	w.WriteHeader(http.StatusOK)
+	return fields
+}
+
+// store enqueues the events and records the id pairs they revealed. It
+// returns how many were duplicates.
+func (r *Relay) store(ctx context.Context, tenant string, evs []translate.WebhookEvent) (int, error) {
+	now := r.opt.Now()
+	items := make([]store.Event, len(evs))
+	var pairs []store.IDPair
+	for i, e := range evs {
+		items[i] = store.Event{Tenant: tenant, Key: e.Key, Body: e.Body, Created: now, NextAt: now}
+		if e.GsID != "" && e.WAMID != "" && e.GsID != e.WAMID {
+			pairs = append(pairs, store.IDPair{GsID: e.GsID, WAMID: e.WAMID})
+		}
+	}
+	// The id map first: a client that sees the status may reply to it at
+	// once. Losing a pair only costs a translation, so its error is logged.
+	if len(pairs) > 0 {
+		if err := r.q.PutIDs(ctx, pairs); err != nil {
+			r.log.Warn("id map update failed", zap.Error(err))
+		}
+	}
+	dup, err := r.q.Enqueue(ctx, items)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	n := 0
+	for _, d := range dup {
+		if d {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (r *Relay) allowed(remote string) bool {
+	if len(r.opt.AllowIPs) == 0 {
+		return true
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range r.opt.AllowIPs {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Relay) wake(tenant string) {
+	if t, ok := r.targets[tenant]; ok {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// WAMID looks a Gupshup message id up in the id map (for outbound
+// context/reaction/mark-as-read ids).
+func (r *Relay) WAMID(ctx context.Context, gsID string) (string, bool) {
+	w, ok, err := r.q.WAMID(ctx, gsID)
+	if err != nil {
+		return "", false
+	}
+	return w, ok
+}
+
+// ParseAllowList turns IPs and CIDRs into networks.
+func ParseAllowList(entries []string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, e := range entries {
+		if _, n, err := net.ParseCIDR(e); err == nil {
+			nets = append(nets, n)
+			continue
+		}
+		ip := net.ParseIP(e)
+		if ip == nil {
+			return nil, fmt.Errorf("webhook: %q is neither an IP nor a CIDR", e)
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	return nets, nil
+}

@@ -1,0 +1,493 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"waproxy/store"
+	"waproxy/translate"
+)
+
+const (
+	appA    = "app-a"
+	secretA = "cb-secret-a"
+	appSec  = "meta-app-secret"
+)
+
+// statusCallback is a v3 "sent" status as Gupshup posts it.
+func statusCallback(gsID, status string) string {
+	return `{"object":"whatsapp_business_account","gs_app_id":"app-a","entry":[{"id":"1111","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"999"},"statuses":[{"gs_id":"` + gsID + `","id":"wamid.` + gsID + `","recipient_id":"15551234567","status":"` + status + `","timestamp":"1710930461"}]}}]}]}`
+}
+
+// receiver is a tenant webhook endpoint that records what it gets and
+// answers with whatever respond says.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     [][]byte
+	headers []http.Header
+	times   []time.Time
+	respond func(n int, w http.ResponseWriter) // n = 1-based request number
+	count   atomic.Int32
+}
+
+func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter)) *receiver {
+	t.Helper()
+	rc := &receiver{respond: respond}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n := int(rc.count.Add(1))
+		rc.mu.Lock()
+		rc.got = append(rc.got, body)
+		rc.headers = append(rc.headers, r.Header.Clone())
+		rc.times = append(rc.times, time.Now())
+		rc.mu.Unlock()
+		if rc.respond != nil {
+			rc.respond(n, w)
+		}
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) bodies() [][]byte {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([][]byte(nil), rc.got...)
+}
+
+type fixture struct {
+	relay *Relay
+	q     *store.Bolt
+}
+
+func newRelay(t *testing.T, targets []Target, tweak func(*Options)) *fixture {
+	t.Helper()
+	q, err := store.Open(filepath.Join(t.TempDir(), "q.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	opt := Options{
+		Queue:   q,
+		Targets: targets,
+		Sources: []Source{
+			{AppID: appA, Tenant: "a", Secret: secretA, Phone: translate.PhoneMeta{PhoneNumberID: "100000000000001"}},
+			{AppID: "app-b", Tenant: "b", Secret: "cb-secret-b", Phone: translate.PhoneMeta{PhoneNumberID: "100000000000002"}},
+		},
+		Translate:    translate.WebhookOptions{StatusIDFromGsID: true},
+		BackoffBase:  10 * time.Millisecond,
+		BackoffMax:   40 * time.Millisecond,
+		PollInterval: 5 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&opt)
+	}
+	r, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = r.Stop(ctx)
+	})
+	return &fixture{relay: r, q: q}
+}
+
+// post sends a callback to the intake and returns the status code.
+func (f *fixture) post(t *testing.T, app, secret, body string) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/gupshup/callbacks/"+app, strings.NewReader(body))
+	req.RemoteAddr = "192.0.2.10:4000"
+	if secret != "" {
+		req.Header.Set("X-Waproxy-Secret", secret)
+	}
+	w := httptest.NewRecorder()
+	f.relay.ServeIntake(w, req, app)
+	if w.Body.Len() != 0 {
+		t.Errorf("intake answered with a body %q; Gupshup wants an empty 2xx", w.Body.String())
+	}
+	return w.Code
+}
+
+func (f *fixture) pending(t *testing.T) int {
+	t.Helper()
+	st, err := f.q.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range st.Pending {
+		n += v
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestIntakeAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		app        string
+		secret     string
+		body       string
+		remote     string
+		wantStatus int
+		wantQueued int
+	}{
+		{"a valid status is stored before the 200", appA, secretA, statusCallback("gs-1", "sent"), "", 200, 1},
+		{"an enqueued status is acknowledged and dropped", appA, secretA, statusCallback("gs-1", "enqueued"), "", 200, 0},
+		{"unknown app is 404 without detail", "app-x", secretA, statusCallback("gs-1", "sent"), "", 404, 0},
+		{"an app whose tenant has no webhook is unknown", "app-b", "cb-secret-b", statusCallback("gs-1", "sent"), "", 404, 0},
+		{"wrong secret is 401", appA, "nope", statusCallback("gs-1", "sent"), "", 401, 0},
+		{"missing secret is 401", appA, "", statusCallback("gs-1", "sent"), "", 401, 0},
+		{"another app's secret is 401", appA, "cb-secret-b", statusCallback("gs-1", "sent"), "", 401, 0},
+		{"malformed JSON is 400 and not queued", appA, secretA, `{"object":`, "", 400, 0},
+		{"valid JSON of an unknown kind is acknowledged", appA, secretA, `{"ping":true}`, "", 200, 0},
+		{"a v2 system event is acknowledged", appA, secretA, `{"app":"A","timestamp":1716900845926,"version":2,"type":"system-event","payload":{"type":"partner-app-live"}}`, "", 200, 0},
+		{"a peer outside the allow-list is 403", appA, secretA, statusCallback("gs-1", "sent"), "203.0.113.9:1", 403, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newRelay(t, []Target{{Tenant: "a", URL: "http://127.0.0.1:1/hook", AppSecret: appSec}}, func(o *Options) {
+				if tt.remote != "" {
+					o.AllowIPs, _ = ParseAllowList([]string{"192.0.2.0/24"})
+				}
+			})
+			req := httptest.NewRequest(http.MethodPost, "/gupshup/callbacks/"+tt.app, strings.NewReader(tt.body))
+			req.RemoteAddr = "192.0.2.10:4000"
+			if tt.remote != "" {
+				req.RemoteAddr = tt.remote
+			}
+			if tt.secret != "" {
+				req.Header.Set("X-Waproxy-Secret", tt.secret)
+			}
+			w := httptest.NewRecorder()
+			f.relay.ServeIntake(w, req, tt.app)
+			if w.Code != tt.wantStatus {
+				t.Errorf("status = %d, want %d", w.Code, tt.wantStatus)
+			}
+			if w.Body.Len() != 0 {
+				t.Errorf("body = %q, want none", w.Body.String())
+			}
+			if got := f.pending(t); got != tt.wantQueued {
+				t.Errorf("queued = %d, want %d", got, tt.wantQueued)
+			}
+		})
+	}
+}
+
+func TestIntakeRefusesOversizedBodies(t *testing.T) {
+	t.Parallel()
+	f := newRelay(t, []Target{{Tenant: "a", URL: "http://127.0.0.1:1/hook", AppSecret: appSec}}, func(o *Options) { o.MaxBodyBytes = 64 })
+	if got := f.post(t, appA, secretA, statusCallback("gs-1", "sent")); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("status = %d, want 413", got)
+	}
+}
+
+func TestIntakeReachabilityCheck(t *testing.T) {
+	t.Parallel()
+	f := newRelay(t, []Target{{Tenant: "a", URL: "http://127.0.0.1:1/hook", AppSecret: appSec}}, nil)
+	for _, app := range []string{appA, "nope"} {
+		req := httptest.NewRequest(http.MethodGet, "/gupshup/callbacks/"+app, nil)
+		w := httptest.NewRecorder()
+		f.relay.ServeIntake(w, req, app)
+		want := 200
+		if app == "nope" {
+			want = 404
+		}
+		if w.Code != want {
+			t.Errorf("GET for %s = %d, want %d", app, w.Code, want)
+		}
+	}
+}
+
+func TestDeliverySignsExactBytes(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, nil)
+	f.relay.Start()
+	if got := f.post(t, appA, secretA, statusCallback("gs-42", "delivered")); got != 200 {
+		t.Fatalf("intake = %d", got)
+	}
+	waitFor(t, "one delivery", func() bool { return rc.count.Load() == 1 })
+	waitFor(t, "the ack", func() bool { return f.pending(t) == 0 })
+	rc.mu.Lock()
+	body, h := rc.got[0], rc.headers[0]
+	rc.mu.Unlock()
+	mac := hmac.New(sha256.New, []byte(appSec))
+	mac.Write(body)
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); h.Get("X-Hub-Signature-256") != want {
+		t.Errorf("X-Hub-Signature-256 = %q, want %q", h.Get("X-Hub-Signature-256"), want)
+	}
+	if !strings.HasPrefix(h.Get("X-Hub-Signature"), "sha1=") {
+		t.Errorf("X-Hub-Signature = %q", h.Get("X-Hub-Signature"))
+	}
+	if h.Get("Content-Type") != "application/json" || h.Get("Content-Length") == "" {
+		t.Errorf("Content-Type %q, Content-Length %q", h.Get("Content-Type"), h.Get("Content-Length"))
+	}
+	for _, want := range []string{`"id":"gs-42"`, `"status":"delivered"`, `"phone_number_id":"100000000000001"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("body lacks %s: %s", want, body)
+		}
+	}
+	if strings.Contains(string(body), "gs_app_id") || strings.Contains(string(body), "gs_id") {
+		t.Errorf("Gupshup-only members leaked: %s", body)
+	}
+	if w, ok := f.relay.WAMID(context.Background(), "gs-42"); !ok || w != "wamid.gs-42" {
+		t.Errorf("id map: WAMID(gs-42) = %q, %v", w, ok)
+	}
+}
+
+func TestDuplicateIntakeDeliversOnce(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, nil)
+	f.relay.Start()
+	v3 := statusCallback("gs-7", "read")
+	v2 := `{"app":"A","timestamp":1716900845926,"version":2,"type":"message-event","payload":{"id":"wamid.gs-7","gsId":"gs-7","type":"read","destination":"15551234567","payload":{"ts":1716900845}}}`
+	for _, b := range []string{v3, v3, v2} {
+		if got := f.post(t, appA, secretA, b); got != 200 {
+			t.Fatalf("intake = %d", got)
+		}
+	}
+	// A regression (a late "sent" after "read") is a different event.
+	if got := f.post(t, appA, secretA, statusCallback("gs-7", "sent")); got != 200 {
+		t.Fatalf("intake = %d", got)
+	}
+	waitFor(t, "two deliveries", func() bool { return rc.count.Load() >= 2 })
+	time.Sleep(100 * time.Millisecond)
+	if n := rc.count.Load(); n != 2 {
+		t.Errorf("deliveries = %d, want 2 (read once, sent once)", n)
+	}
+}
+
+func TestRetriesUntilTheEndpointRecovers(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n <= 3 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, nil)
+	f.relay.Start()
+	f.post(t, appA, secretA, statusCallback("gs-1", "sent"))
+	waitFor(t, "the fourth attempt", func() bool { return rc.count.Load() == 4 })
+	waitFor(t, "the ack", func() bool { return f.pending(t) == 0 })
+	bodies := rc.bodies()
+	for i := 1; i < len(bodies); i++ {
+		if string(bodies[i]) != string(bodies[0]) {
+			t.Errorf("attempt %d sent different bytes", i+1)
+		}
+	}
+	// Backoff grows: the gap before attempt 4 is at least base·2²/2.
+	rc.mu.Lock()
+	gap := rc.times[3].Sub(rc.times[2])
+	rc.mu.Unlock()
+	if gap < 20*time.Millisecond {
+		t.Errorf("gap before the 4th attempt = %v, want ≥ 20ms", gap)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, nil)
+	f.relay.Start()
+	f.post(t, appA, secretA, statusCallback("gs-1", "sent"))
+	waitFor(t, "the second attempt", func() bool { return rc.count.Load() == 2 })
+	rc.mu.Lock()
+	gap := rc.times[1].Sub(rc.times[0])
+	rc.mu.Unlock()
+	if gap < time.Second {
+		t.Errorf("second attempt after %v, want ≥ 1s (Retry-After)", gap)
+	}
+}
+
+func TestTimeoutsAreRetried(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			select {
+			case <-release:
+			case <-time.After(2 * time.Second):
+			}
+		}
+	})
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, func(o *Options) { o.AttemptTimeout = 100 * time.Millisecond })
+	f.relay.Start()
+	f.post(t, appA, secretA, statusCallback("gs-1", "sent"))
+	waitFor(t, "the retry after a timeout", func() bool { return rc.count.Load() >= 2 })
+	waitFor(t, "the ack", func() bool { return f.pending(t) == 0 })
+}
+
+func TestDeadLetterAfterTheHorizon(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) })
+	f := newRelay(t, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, func(o *Options) { o.Horizon = 150 * time.Millisecond })
+	f.relay.Start()
+	f.post(t, appA, secretA, statusCallback("gs-1", "sent"))
+	var dead []store.Event
+	waitFor(t, "a dead letter", func() bool {
+		dead, _ = f.q.DeadLetters(context.Background(), 10)
+		return len(dead) == 1
+	})
+	if dead[0].Attempts < 2 || dead[0].LastError != "HTTP 502" {
+		t.Errorf("dead letter = attempts %d, last error %q", dead[0].Attempts, dead[0].LastError)
+	}
+	if f.pending(t) != 0 {
+		t.Error("a dead letter is still pending")
+	}
+	n := rc.count.Load()
+	time.Sleep(100 * time.Millisecond)
+	if rc.count.Load() != n {
+		t.Error("a dead letter was attempted again")
+	}
+}
+
+func TestSlowTenantDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	block := make(chan struct{})
+	var inFlight, maxInFlight atomic.Int32
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		n := inFlight.Add(1)
+		for {
+			m := maxInFlight.Load()
+			if n <= m || maxInFlight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-block
+		inFlight.Add(-1)
+	})
+	fast := newReceiver(t, nil)
+	f := newRelay(t, []Target{
+		{Tenant: "a", URL: slow.URL, AppSecret: appSec, Concurrency: 2},
+		{Tenant: "b", URL: fast.URL, AppSecret: appSec, Concurrency: 2},
+	}, func(o *Options) { o.AttemptTimeout = 20 * time.Second })
+	f.relay.Start()
+	for i := range 10 {
+		f.post(t, appA, secretA, statusCallback("slow-"+string(rune('a'+i)), "sent"))
+	}
+	for i := range 10 {
+		f.post(t, "app-b", "cb-secret-b", statusCallback("fast-"+string(rune('a'+i)), "sent"))
+	}
+	waitFor(t, "the fast tenant's 10 deliveries", func() bool { return fast.count.Load() == 10 })
+	if got := maxInFlight.Load(); got > 2 {
+		t.Errorf("slow tenant had %d deliveries in flight, want ≤ 2", got)
+	}
+	close(block)
+	waitFor(t, "the slow tenant's 10 deliveries", func() bool { return slow.count.Load() == 10 })
+}
+
+func TestBackoffAndRetryAfterParsing(t *testing.T) {
+	t.Parallel()
+	r := &Relay{opt: Options{BackoffBase: time.Second, BackoffMax: time.Minute, Jitter: func() float64 { return 1 }}}
+	for _, tt := range []struct {
+		attempt int
+		want    time.Duration
+	}{
+		{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {7, time.Minute}, {500, time.Minute},
+	} {
+		if got := r.backoff(tt.attempt); got != tt.want {
+			t.Errorf("backoff(%d) with full jitter = %v, want %v", tt.attempt, got, tt.want)
+		}
+	}
+	r.opt.Jitter = func() float64 { return 0 }
+	if got := r.backoff(2); got != time.Second {
+		t.Errorf("backoff(2) with no jitter = %v, want the lower half bound 1s", got)
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0}, {"30", 30 * time.Second}, {"-5", 0}, {"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+	} {
+		if got := retryAfter(tt.header, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
+		}
+	}
+}
+
+func TestVerifyEndpoint(t *testing.T) {
+	t.Parallel()
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("hub.mode") == "subscribe" && q.Get("hub.verify_token") == "vt" {
+			_, _ = io.WriteString(w, q.Get("hub.challenge"))
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+	}
+	good := httptest.NewServer(http.HandlerFunc(echo))
+	defer good.Close()
+	wrongEcho := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer wrongEcho.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedURL := "http://" + ln.Addr().String() + "/hook"
+	ln.Close()
+	tests := []struct {
+		name, url, token, wantErr string
+	}{
+		{"echoes the challenge", good.URL + "/hook?x=1", "vt", ""},
+		{"wrong token is refused", good.URL, "other", "HTTP 403"},
+		{"an answer without the challenge", wrongEcho.URL, "vt", "did not echo"},
+		{"nothing listening", closedURL, "vt", "no answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := VerifyEndpoint(context.Background(), nil, tt.url, tt.token, 2*time.Second)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("err = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	f := newRelay(t, []Target{{Tenant: "a", URL: good.URL, AppSecret: appSec, VerifyToken: "vt"}}, nil)
+	if st := f.relay.VerifyStatus()["a"]; st != "unverified" {
+		t.Errorf("before Verify: %q", st)
+	}
+	res := f.relay.Verify(context.Background())
+	if len(res) != 1 || !res[0].OK || f.relay.VerifyStatus()["a"] != "verified" {
+		t.Errorf("Verify = %+v, status %v", res, f.relay.VerifyStatus())
+	}
+}
