@@ -260,6 +260,9 @@ func (a *App) startSimulator(cfg *config.Config) error {
 	srv := &http.Server{Handler: a.Simulator, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	a.UpstreamURL = "http://" + ln.Addr().String()
-	a.closers = append(a.closers, func() { _ = srv.Close() })
+	a.closers = append(a.closers, func() {
+		_ = srv.Close()
+		a.Simulator.Close()
+	})
 	return nil
 }

@@ -31,6 +31,23 @@
 //     {"messages":[{"id":"<uuid v4>"}],"messaging_product":"whatsapp",
 //     "contacts":[{"input":"<to>","wa_id":"<digits of to>"}]}. When only
 //     "recipient" (a BSUID) is given, it stands in for "to".
+//   - Subscriptions (callback configuration), app token raw in the
+//     Authorization header like the v3 send:
+//     POST /partner/app/{appId}/subscription creates (form fields below) and
+//     answers 200 {"status":"success","subscription":{…}};
+//     GET …/subscription lists: 200 {"status":"success","subscriptions":[…]}
+//     (Gupshup's docs name 204, but a 204 cannot carry the body they show);
+//     GET …/subscription/{id} answers 200 {"status":"success","subscription":{…}};
+//     PUT …/subscription/{id} updates the fields given (all optional) and
+//     answers like GET; DELETE …/subscription/{id} and DELETE …/subscription
+//     (all of the app's) answer 204 without a body. See Subscriptions below.
+//   - POST /sim/apps/{appId}/inbound — not a Gupshup endpoint: simulates a
+//     user message (see Inbound below). JSON body {"from","name","type",
+//     "text","postback","contextGsId"} (keys match case-insensitively);
+//     answers 200 {"id":"<wamid>"}, or 400 with "Invalid App Details" or the
+//     validation error. No authentication.
+//   - GET /wa/{appId}/wa/media/{id} — the media of simulated inbound images
+//     (a 1×1 JPEG), when Options.MediaBaseURL points at the simulator.
 //   - GET /healthz — 200 {"status":"ok"}. Not a Gupshup endpoint.
 //
 // Any other path answers 404 and a known path called with the wrong method
@@ -54,6 +71,17 @@
 //     JSON nor a URL-encoded form;
 //   - "Not Found" (404), "Method Not Allowed" (405) and
 //     "Request Entity Too Large" (413, bodies over MaxBodyBytes).
+//
+// Subscription errors: "Invalid URL Passed" (400, url not an absolute
+// http(s) URL), "Duplicate component tag" (400, another subscription of the
+// app has the tag), "Subscription Does Not Exist" (400, unknown id) and
+// "Not Subscription Owner" (403, the id belongs to another app) are
+// Gupshup's; "tag is missing/invalid", "version is missing/invalid",
+// "modes is missing/invalid", "meta is missing/invalid", "showOnUI is
+// missing/invalid", "active is missing/invalid", "doCheck is
+// missing/invalid" and "Maximum 5 subscriptions allowed per app" (all 400)
+// are the simulator's own. Before those come "Invalid App Details" (400)
+// and "Authentication Failed" (401), checked like on the v3 send.
 //
 // The v3 send checks, in order: the app exists (400), the Authorization
 // header equals the app's current token (401), the body parses (400),
@@ -81,7 +109,148 @@
 // The suffixes are exported as SuffixNotOnWhatsApp, SuffixWalletLow,
 // SuffixInvalidDestination and SuffixRateLimited. Gupshup does not document
 // whether codes 1002/1003 are reported synchronously on v3; the simulator
-// chooses to.
+// chooses to. Failed sends emit no callbacks.
+//
+// One more suffix, SuffixFailsLater (0000001047), makes the send succeed
+// and the message fail afterwards: its callbacks are "enqueued" then
+// "failed" with errors [{"code":131047,"title":"Re-engagement message",
+// "href":"https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]
+// (v2: payload {"code":131047,"reason":"Message failed to send because more
+// than 24 hours have passed since the customer last replied to this
+// number."}), whatever Options.StatusSequence says.
+//
+// # Subscriptions
+//
+// Create takes the form fields url (required, absolute http or https),
+// tag (required, unique per app), version (required, 2 or 3), modes
+// (required, comma list; repeated fields are joined), meta (optional JSON
+// object, stored as the string sent), showOnUI, active (default true) and
+// doCheck (booleans). doCheck is accepted and ignored: the simulator never
+// probes the URL. An app may hold MaxSubscriptionsPerApp (5) subscriptions,
+// v2 and v3 together. Ids are decimal strings ("8001", "8002", …) unique in
+// the simulator. The object answered is Gupshup's:
+//
+//	{"active":true,"appId":"…","createdOn":<ms>,"id":"8001","mode":56,
+//	 "modes":["SENT","DELIVERED","READ"],"latencyBucket":"lt_1_s",
+//	 "meta":"{\"headers\":{…}}","modifiedOn":<ms>,"showOnUI":false,
+//	 "tag":"…","url":"…","version":3}
+//
+// Modes are matched case-insensitively and stored upper-case, duplicates
+// dropped; the known names are MESSAGE, FLOWS_MESSAGE, PAYMENTS, SENT,
+// DELIVERED, READ, FAILED, ENQUEUED, DELETED, BILLING, TEMPLATE, ACCOUNT,
+// OTHERS, ALL, COEXISTENCE and NONE, and the aliases FLOW_MESSAGE and
+// DELETE (seen in production code) are stored as FLOWS_MESSAGE and
+// DELETED. mode is a bitmask whose bit order is the simulator's own (see
+// ModeBit): the first fourteen names above are bits 0–13 (so all of them
+// give 16383, as Gupshup's docs say), COEXISTENCE is bit 14, NONE is 0.
+// v3-only modes are accepted on v2 subscriptions. Subscription calls are
+// not rate limited.
+//
+// # Callbacks
+//
+// The simulator posts events to the app's active subscriptions:
+//
+//   - After a successful v3 send, the statuses of Options.StatusSequence
+//     (default enqueued, sent, delivered; "read" and "failed" only when
+//     listed), the first one CallbackInterval (default 20ms) after the send
+//     and each next one CallbackInterval after the previous one was
+//     delivered, so that they arrive in order per subscription. A status
+//     goes to the subscriptions whose modes contain its name in upper case
+//     (ENQUEUED, SENT, DELIVERED, READ, FAILED). ALL does not cover
+//     statuses: Gupshup describes it as "all incoming messages (not
+//     events)"; nor does OTHERS, which covers events without a mode of
+//     their own.
+//   - Inbound messages (Sim.Inbound, POST /sim/apps/{appId}/inbound) go to
+//     the subscriptions with MESSAGE or ALL, at once.
+//   - EmitRaw posts a given body, unchanged, to every active subscription of
+//     a version, whatever its modes (for duplicate and malformed-callback
+//     tests).
+//
+// Subscriptions are looked up again before every attempt: a subscription
+// deleted, deactivated or whose modes no longer match does not receive the
+// pending events; a changed url or meta applies to them.
+//
+// Every callback is a POST with Content-Type application/json, User-Agent
+// Gupshup-Callback-Simulator and every header named in the subscription's
+// meta: the members of its "headers" object ({"headers":{"X-Secret":"…"}},
+// the documented sample), or, when meta has no "headers" object, its
+// top-level members. String values are sent as they are, numbers and
+// booleans as their JSON text; other members are ignored. An attempt not
+// answered 2xx within CallbackTimeout (default 10s; redirects are not
+// followed) is retried after CallbackRetryDelay (default 10s), at most
+// CallbackRetries times (default 3), with the same body. Gupshup does not
+// document its retry count or backoff; these defaults are the simulator's.
+//
+// Each message is given a wamid when it is sent: "wamid." followed by the
+// standard base64 of a small record holding the recipient's digits and ten
+// random bytes, like WhatsApp's (WAMID returns it). Status timestamps are
+// the send time plus (i+1)·CallbackInterval for the i-th status.
+//
+// v3 bodies have Gupshup's v3 shape (Meta's plus gs_app_id, gs_id, …):
+//
+//	{"object":"whatsapp_business_account","gs_app_id":"<app id>",
+//	 "entry":[{"id":"<WABA id>","changes":[{"field":"messages","value":{
+//	   "messaging_product":"whatsapp",
+//	   "metadata":{"display_phone_number":"…","phone_number_id":"…"},
+//	   "statuses":[{"gs_id":"<send answer's messages[0].id>","id":"<wamid>",
+//	     "recipient_id":"<to, digits>","status":"sent","timestamp":"<unix s>",
+//	     "conversation":{"id":"<32 hex>","expiration_timestamp":"<send+24h, unix s>",
+//	                     "origin":{"type":"service"}},
+//	     "pricing":{"billable":false,"category":"service","pricing_model":"PMP",
+//	                "type":"free_customer_service"}}]}}]}]}
+//
+// conversation and pricing come with sent and delivered only; a template
+// send reports origin "marketing" and pricing {"billable":true,
+// "category":"marketing","pricing_model":"PMP","type":"regular"}. Like
+// Gupshup's sample, the enqueued status has a numeric timestamp in
+// milliseconds and its body has neither entry[].id nor metadata. A failed
+// status has the errors array shown above.
+//
+// v2 bodies have Gupshup's format:
+//
+//	{"app":"<app name>","timestamp":<ms>,"version":2,"type":"message-event",
+//	 "payload":{"id":"<wamid>","gsId":"<gupshup id>","type":"delivered",
+//	   "destination":"<to, digits>","payload":{"ts":<unix s>}}}
+//
+// where the enqueued event has "id":"<gupshup id>" and "payload":
+// {"type":"session"|"template","whatsappMessageId":"<wamid>"}.
+//
+// The phone fields of v3 bodies come from App.PhoneNumberID,
+// App.DisplayPhoneNumber and App.WABAID; when empty they are derived from
+// the app id (15 digits, "91" + 10 digits, 15 digits), the same on every
+// run (see Sim.App).
+//
+// # Inbound messages
+//
+// Sim.Inbound simulates a message from a user: text, image (a sim media
+// url under Options.MediaBaseURL, with caption), button (a template quick
+// reply: text and payload) or button_reply (an interactive reply: title and
+// id). v3:
+//
+//	{"object":"whatsapp_business_account","gs_app_id":"…","entry":[{"id":"<WABA id>",
+//	 "changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
+//	   "metadata":{…},"contacts":[{"profile":{"name":"Asha"},"wa_id":"919876543210"}],
+//	   "messages":[{"from":"919876543210","id":"<wamid>","timestamp":"<unix s>",
+//	     "type":"text","text":{"body":"Hi"}}]}}]}]}
+//
+// with "type":"image","image":{"caption","id","mime_type","sha256","url"},
+// "type":"button","button":{"payload","text"} or "type":"interactive",
+// "interactive":{"type":"button_reply","button_reply":{"id","title"}}. A
+// reply (ContextGsID set) carries "context":{"from":"<display number>",
+// "gs_id":"<gupshup id>","id":"<22-character token>","meta_msg_id":"<wamid>"}:
+// as in Gupshup's sample, context.id is neither id, so clients should read
+// gs_id or meta_msg_id. v2:
+//
+//	{"app":"<app name>","timestamp":<ms>,"version":2,"type":"message",
+//	 "payload":{"id":"<wamid>","source":"919876543210","type":"text",
+//	   "payload":{"text":"Hi"},"sender":{"phone":"919876543210","name":"Asha",
+//	   "country_code":"91","dial_code":"9876543210"}}}
+//
+// with type "image" (payload {"caption","url","contentType","urlExpiry"}),
+// "quick_reply" (payload {"text","type":"button","postbackText"}) or
+// "button_reply" (payload {"title","id","postbackText"}), and for replies
+// "context":{"id":"<wamid>","gsId":"<gupshup id>","forwarded":false,
+// "frequently_forwarded":false}.
 //
 // # Test hooks
 //
@@ -92,6 +261,15 @@
 // (such as a GET) that fails on a reused keep-alive connection, so a Reset
 // fault on such a request may be consumed without the caller seeing an
 // error; POST requests are not retried.
+//
+// Callback hooks: Subscriptions lists an app's subscriptions, Callbacks every
+// delivery attempt (subscription, url, version, body, status or transport
+// error, time), WAMID the wamid of a sent message, App an app's fields.
+// Options.OnCallback observes attempts as they happen, and
+// Options.DisableCallbacks turns emission off. Reset also forgets
+// subscriptions and callback records and cancels pending callbacks. Close
+// cancels pending callbacks and waits for their goroutines; call it when a
+// test ends (it is safe to call twice).
 //
 // A Sim is safe for concurrent use.
 package gupshupsim

@@ -18,6 +18,9 @@ const (
 	SuffixWalletLow          = "0000001003"
 	SuffixInvalidDestination = "0000000400"
 	SuffixRateLimited        = "0000000429"
+	// SuffixFailsLater: the send succeeds, then the message is reported
+	// enqueued and failed (131047, re-engagement message).
+	SuffixFailsLater = "0000001047"
 )
 
 // Error messages used by the simulator.
@@ -90,6 +93,24 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		s.login(w, rec)
 		return
 	}
+	if rest, ok := strings.CutPrefix(path, "/sim/apps/"); ok {
+		if appID, ok := strings.CutSuffix(rest, "/inbound"); ok && appID != "" && !strings.Contains(appID, "/") {
+			s.serveInbound(w, r, appID, rec)
+			return
+		}
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	if rest, ok := strings.CutPrefix(path, "/wa/"); ok {
+		// /wa/{appId}/wa/media/{id}: media of simulated inbound messages.
+		parts := strings.Split(rest, "/")
+		if len(parts) == 4 && parts[0] != "" && parts[1] == "wa" && parts[2] == "media" && parts[3] != "" {
+			s.serveMedia(w, r, parts[3])
+			return
+		}
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
 	rest, ok := strings.CutPrefix(path, "/partner/app/")
 	if !ok {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -113,7 +134,13 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 			return
 		}
 		s.sendMessage(w, r, appID, rec)
+	case "subscription", "subscription/":
+		s.subscriptionCollection(w, r, appID, rec)
 	default:
+		if id, ok := strings.CutPrefix(sub, "subscription/"); ok && id != "" && !strings.Contains(id, "/") {
+			s.subscriptionItem(w, r, appID, id, rec)
+			return
+		}
 		writeError(w, http.StatusNotFound, msgNotFound)
 	}
 }
@@ -278,19 +305,7 @@ type sendContact struct {
 type message map[string]json.RawMessage
 
 func (s *Sim) sendMessage(w http.ResponseWriter, r *http.Request, appID string, rec Request) {
-	s.mu.Lock()
-	a, known := s.apps[appID]
-	var token string
-	if known {
-		token = a.Token
-	}
-	s.mu.Unlock()
-	if !known {
-		writeError(w, http.StatusBadRequest, msgInvalidApp)
-		return
-	}
-	if auth := r.Header.Get("Authorization"); auth == "" || auth != token {
-		writeError(w, http.StatusUnauthorized, msgAuthFailed)
+	if !s.appAuth(w, r, appID) {
 		return
 	}
 
@@ -331,11 +346,13 @@ func (s *Sim) sendMessage(w http.ResponseWriter, r *http.Request, appID string, 
 		}
 	}
 
+	gsID := newUUID()
 	writeJSON(w, http.StatusOK, sendResponse{
-		Messages:         []sendMessageID{{ID: newUUID()}},
+		Messages:         []sendMessageID{{ID: gsID}},
 		MessagingProduct: "whatsapp",
 		Contacts:         []sendContact{{Input: dest, WaID: digitsOnly(dest)}},
 	})
+	s.afterSend(appID, gsID, dest, typ, strings.HasSuffix(dest, SuffixFailsLater))
 }
 
 // parseMessage decodes a v3 send body. A non-zero status reports a failure.

@@ -2,7 +2,9 @@ package gupshupsim
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +41,13 @@ type App struct {
 	ID    string // Gupshup app id (uuid-like)
 	Name  string // app name
 	Token string // the app token (sk_...) accepted on app-level calls; if empty New generates one
+
+	// The business number behind the app, as v3 callbacks report it
+	// (metadata.phone_number_id, metadata.display_phone_number, entry[].id).
+	// Empty fields get values derived deterministically from ID.
+	PhoneNumberID      string
+	DisplayPhoneNumber string
+	WABAID             string
 }
 
 // Options configures a Sim.
@@ -49,6 +58,37 @@ type Options struct {
 
 	// DisableRateLimits turns off the login and app token rate limits.
 	DisableRateLimits bool
+
+	// DisableCallbacks turns callback emission off: no status callbacks
+	// after sends, and Inbound and EmitRaw deliver nothing.
+	DisableCallbacks bool
+	// StatusSequence is the statuses emitted after a successful v3 send, in
+	// order. Known names: enqueued, sent, delivered, read, failed. Default
+	// enqueued, sent, delivered. New panics on an unknown name.
+	StatusSequence []string
+	// CallbackInterval spaces the statuses of one message (the first comes
+	// one interval after the send). Default 20ms.
+	CallbackInterval time.Duration
+	// CallbackTimeout bounds one callback attempt; an attempt not answered
+	// 2xx within it failed. Default 10s.
+	CallbackTimeout time.Duration
+	// CallbackRetryDelay is the wait before retrying a failed callback.
+	// Default 10s.
+	CallbackRetryDelay time.Duration
+	// CallbackRetries is how many times a failed callback is retried after
+	// the first attempt. 0 means the default 3; negative means never.
+	CallbackRetries int
+	// CallbackTransport replaces the transport callbacks are posted with
+	// (for example to trust a test TLS server). Default: a private
+	// http.Transport.
+	CallbackTransport http.RoundTripper
+	// MediaBaseURL prefixes the media urls of simulated inbound media
+	// ("<MediaBaseURL>/wa/<appId>/wa/media/<id>?download=false"); the Sim
+	// serves those paths itself. Default https://filemanager.gupshup.io.
+	MediaBaseURL string
+	// OnCallback, when set, is called after every callback attempt (from the
+	// delivering goroutine), e.g. to log it.
+	OnCallback func(Callback)
 }
 
 // Request is one request received by the simulator.
@@ -107,6 +147,19 @@ type Sim struct {
 	faults        []*queuedFault
 	logins        []time.Time
 	appTokenCalls map[string][]time.Time
+
+	cb       callbackConfig
+	subs     []*Subscription     // every app's subscriptions, in creation order
+	subSeq   int                 // last subscription id issued
+	messages map[string]*sentMsg // by Gupshup message id
+	msgOrder []string            // ids in messages, oldest first
+	media    map[string]bool     // media ids handed out in inbound messages
+	records  []Callback
+
+	cbCtx    context.Context // canceled by Reset and Close
+	cbCancel context.CancelFunc
+	cbWG     sync.WaitGroup
+	closed   bool
 }
 
 // New returns a simulator serving the given apps. It panics if an app has an
@@ -120,7 +173,11 @@ func New(opts Options) *Sim {
 		apps:          make(map[string]*appState, len(opts.Apps)),
 		partnerTokens: make(map[string]struct{}),
 		appTokenCalls: make(map[string][]time.Time),
+		cb:            newCallbackConfig(opts),
+		messages:      make(map[string]*sentMsg),
+		media:         make(map[string]bool),
 	}
+	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.email == "" {
 		s.email = DefaultPartnerEmail
 	}
@@ -138,6 +195,15 @@ func New(opts Options) *Sim {
 		if a.Token == "" {
 			a.Token = newAppToken()
 		}
+		if a.PhoneNumberID == "" {
+			a.PhoneNumberID = derivedDigits(a.ID, "phone-number-id", "1", 15)
+		}
+		if a.DisplayPhoneNumber == "" {
+			a.DisplayPhoneNumber = derivedDigits(a.ID, "display-phone-number", "919", 12)
+		}
+		if a.WABAID == "" {
+			a.WABAID = derivedDigits(a.ID, "waba-id", "2", 15)
+		}
 		s.apps[a.ID] = &appState{
 			App:          a,
 			authoriserID: randomHex(16),
@@ -147,6 +213,17 @@ func New(opts Options) *Sim {
 		}
 	}
 	return s
+}
+
+// App returns the app as the simulator knows it (current token, derived
+// phone fields filled in), and whether it exists.
+func (s *Sim) App(appID string) (App, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.apps[appID]; ok {
+		return a.App, true
+	}
+	return App{}, false
 }
 
 // AppToken returns the app's currently valid token, or "" for an unknown app.
@@ -208,12 +285,20 @@ func (s *Sim) Requests() []Request {
 	return out
 }
 
-// Reset forgets recorded requests and queued faults. Tokens and rate-limit
-// windows are kept.
+// Reset forgets recorded requests, queued faults, subscriptions and
+// callback records, and cancels pending callbacks (without waiting for
+// their goroutines; Close does). Tokens, rate-limit windows and message
+// ids (WAMID) are kept.
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.requests = nil
 	s.faults = nil
+	s.subs = nil
+	s.records = nil
+	s.cbCancel()
+	if !s.closed {
+		s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
+	}
 	s.mu.Unlock()
 }
 
@@ -352,4 +437,16 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// derivedDigits returns a string of n digits that starts with prefix and
+// continues with digits derived from a hash of salt and id.
+func derivedDigits(id, salt, prefix string, n int) string {
+	h := sha256.Sum256([]byte(salt + "\x00" + id))
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i := 0; b.Len() < n; i++ {
+		b.WriteByte('0' + h[i%len(h)]%10)
+	}
+	return b.String()
 }

@@ -6,6 +6,18 @@
 //	gupshup-sim -listen 127.0.0.1:9090
 //	curl -s -X POST localhost:9090/partner/account/login \
 //	     -d email=partner@example.com -d password=sim-secret
+//
+// Subscribe a callback URL, send, and simulate a user's reply:
+//
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/subscription \
+//	     -H 'Authorization: sk_sim_app_token_1' \
+//	     -d url=http://127.0.0.1:8080/gupshup/callback -d tag=demo -d version=3 \
+//	     -d modes=MESSAGE,ENQUEUED,SENT,DELIVERED,READ,FAILED \
+//	     --data-urlencode 'meta={"headers":{"X-Waproxy-Secret":"s"}}'
+//	curl -s -X POST localhost:9090/sim/apps/sim-app-1/inbound \
+//	     -d '{"from":"919876543210","name":"Asha","text":"Hi"}'
+//
+// Each callback attempt is logged unless -quiet is given.
 package main
 
 import (
@@ -18,6 +30,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,18 +46,80 @@ func main() {
 	email := flag.String("partner-email", gupshupsim.DefaultPartnerEmail, "partner login email")
 	secret := flag.String("partner-secret", gupshupsim.DefaultPartnerSecret, "partner login secret")
 	noRateLimit := flag.Bool("no-rate-limit", false, "disable the login and app token rate limits")
-	quiet := flag.Bool("quiet", false, "do not log each request")
+	quiet := flag.Bool("quiet", false, "do not log each request and callback")
+	phoneNumberID := flag.String("phone-number-id", "", "phone_number_id in v3 callbacks (default: derived from the app id)")
+	displayPhone := flag.String("display-phone-number", "", "display_phone_number in v3 callbacks (default: derived from the app id)")
+	wabaID := flag.String("waba-id", "", "WABA id (entry[].id) in v3 callbacks (default: derived from the app id)")
+	statusSeq := flag.String("status-sequence", strings.Join(gupshupsim.DefaultStatusSequence, ","),
+		"statuses emitted after each send, comma-separated ("+strings.Join(knownStatuses, ", ")+")")
+	interval := flag.Duration("callback-interval", gupshupsim.DefaultCallbackInterval, "delay between the statuses of a message")
+	cbTimeout := flag.Duration("callback-timeout", gupshupsim.DefaultCallbackTimeout, "time a callback receiver has to answer 2xx")
+	retryDelay := flag.Duration("callback-retry-delay", gupshupsim.DefaultCallbackRetryDelay, "wait before retrying a failed callback")
+	retries := flag.Int("callback-retries", gupshupsim.DefaultCallbackRetries, "retries of a failed callback (0: none)")
+	noCallbacks := flag.Bool("no-callbacks", false, "do not emit callbacks")
+	mediaBase := flag.String("media-base-url", "", "base of inbound media urls (default https://filemanager.gupshup.io; set it to this server's URL to download them)")
 	flag.Parse()
 
 	logger := log.New(os.Stderr, "gupshup-sim: ", log.LstdFlags)
-	if err := run(logger, *listen, *quiet, gupshupsim.Options{
-		Apps:              []gupshupsim.App{{ID: *appID, Name: *appName, Token: *appToken}},
-		PartnerEmail:      *email,
-		PartnerSecret:     *secret,
-		DisableRateLimits: *noRateLimit,
-	}); err != nil {
+	seq, err := parseStatuses(*statusSeq)
+	if err != nil {
 		logger.Fatal(err)
 	}
+	if *retries < 0 {
+		logger.Fatal("-callback-retries must be 0 or more")
+	}
+	simRetries := *retries
+	if simRetries == 0 {
+		simRetries = -1 // Options: 0 means the default, negative means none
+	}
+	opts := gupshupsim.Options{
+		Apps: []gupshupsim.App{{ID: *appID, Name: *appName, Token: *appToken,
+			PhoneNumberID: *phoneNumberID, DisplayPhoneNumber: *displayPhone, WABAID: *wabaID}},
+		PartnerEmail:       *email,
+		PartnerSecret:      *secret,
+		DisableRateLimits:  *noRateLimit,
+		DisableCallbacks:   *noCallbacks,
+		StatusSequence:     seq,
+		CallbackInterval:   *interval,
+		CallbackTimeout:    *cbTimeout,
+		CallbackRetryDelay: *retryDelay,
+		CallbackRetries:    simRetries,
+		MediaBaseURL:       *mediaBase,
+	}
+	if !*quiet {
+		opts.OnCallback = func(c gupshupsim.Callback) {
+			outcome := fmt.Sprint(c.Status)
+			if c.Err != "" {
+				outcome = c.Err
+			}
+			logger.Printf("callback v%d subscription %s -> %s: %s (%d bytes)", c.Version, c.SubscriptionID, c.URL, outcome, len(c.Body))
+		}
+	}
+	if err := run(logger, *listen, *quiet, opts); err != nil {
+		logger.Fatal(err)
+	}
+}
+
+// knownStatuses are the names -status-sequence accepts.
+var knownStatuses = []string{"enqueued", "sent", "delivered", "read", "failed"}
+
+// parseStatuses splits a comma list of statuses and checks the names.
+func parseStatuses(list string) ([]string, error) {
+	var out []string
+	for _, st := range strings.Split(list, ",") {
+		st = strings.ToLower(strings.TrimSpace(st))
+		if st == "" {
+			continue
+		}
+		if !slices.Contains(knownStatuses, st) {
+			return nil, fmt.Errorf("-status-sequence: unknown status %q (known: %s)", st, strings.Join(knownStatuses, ", "))
+		}
+		out = append(out, st)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-status-sequence: no status given (use -no-callbacks to turn callbacks off)")
+	}
+	return out, nil
 }
 
 func run(logger *log.Logger, addr string, quiet bool, opts gupshupsim.Options) error {
@@ -51,6 +127,7 @@ func run(logger *log.Logger, addr string, quiet bool, opts gupshupsim.Options) e
 	defer stop()
 
 	sim := gupshupsim.New(opts)
+	defer sim.Close()
 	var handler http.Handler = sim
 	if !quiet {
 		handler = logRequests(logger, sim)
@@ -64,8 +141,9 @@ func run(logger *log.Logger, addr string, quiet bool, opts gupshupsim.Options) e
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	logger.Printf("listening on http://%s (app id %q, app token %q, partner email %q)",
-		ln.Addr(), opts.Apps[0].ID, sim.AppToken(opts.Apps[0].ID), opts.PartnerEmail)
+	app, _ := sim.App(opts.Apps[0].ID)
+	logger.Printf("listening on http://%s (app id %q, app token %q, partner email %q, phone_number_id %q, display number %q, WABA id %q)",
+		ln.Addr(), app.ID, app.Token, opts.PartnerEmail, app.PhoneNumberID, app.DisplayPhoneNumber, app.WABAID)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
