@@ -210,7 +210,14 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		st, err := q.Stats(ctx)
-		return st.Pending, st.Oldest, st.Dead, err
+		pending := make(map[string]int, len(ropt.Targets))
+		for _, t := range ropt.Targets {
+			pending[t.Tenant] = 0 // an empty queue shows as 0, not as no series
+		}
+		for k, v := range st.Pending {
+			pending[k] = v
+		}
+		return pending, st.Oldest, st.Dead, err
 	})
 	r.Start()
 	// Stop delivery before the store closes (closers run in reverse).

@@ -478,7 +478,7 @@ func (b *Bolt) Retry(ctx context.Context, id uint64, at time.Time, lastErr strin
 }
 
 // DeadLetter moves an event to the dead letters, LastError = reason and
-// Attempts kept; the lease ends. Unknown ids fail with ErrNotFound.
+// Attempts+1 (the attempt that made it give up); the lease ends. Unknown ids fail with ErrNotFound.
 func (b *Bolt) DeadLetter(ctx context.Context, id uint64, reason string) error {
 	release, err := b.enter(ctx)
 	if err != nil {
@@ -494,6 +494,7 @@ func (b *Bolt) DeadLetter(ctx context.Context, id uint64, reason string) error {
 			return err
 		}
 		r.lastErr = reason
+		r.attempts++
 		if err := tx.Bucket([]byte(bucketDead)).Put(u64(id), r.encode()); err != nil {
 			return err
 		}
@@ -593,7 +594,9 @@ func (b *Bolt) Replay(ctx context.Context, ids []uint64, at time.Time) (int, err
 			if err := deadB.Delete(k); err != nil {
 				return err
 			}
-			r.attempts, r.lastErr, r.nextAt = 0, "", atN
+			// A replayed event starts over: its retry horizon counts from
+			// the replay, not from its first intake.
+			r.attempts, r.lastErr, r.nextAt, r.created = 0, "", atN, atN
 			if err := putEvent(tx, id, r); err != nil {
 				return err
 			}

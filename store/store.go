@@ -63,13 +63,15 @@ type Queue interface {
 	// Retry records a failed attempt (Attempts+1, LastError) and makes the
 	// event due again at at.
 	Retry(ctx context.Context, id uint64, at time.Time, lastErr string) error
-	// DeadLetter moves an event out of the queue into the dead letters.
+	// DeadLetter records a final failed attempt (Attempts+1, LastError =
+	// reason) and moves the event out of the queue into the dead letters.
 	DeadLetter(ctx context.Context, id uint64, reason string) error
 	// DeadLetters lists up to limit dead letters, oldest (lowest ID)
 	// first, with LastError the DeadLetter reason.
 	DeadLetters(ctx context.Context, limit int) ([]Event, error)
 	// Replay moves dead letters back into the queue, due at at, with
-	// Attempts reset, keeping ID, Tenant, Key, Body and Created; ids nil
+	// Attempts reset and Created = at (a retry horizon measured from
+	// Created starts over), keeping ID, Tenant, Key and Body; ids nil
 	// means all, an empty non-nil ids none, and ids that are not dead
 	// letters are skipped. It returns how many moved.
 	Replay(ctx context.Context, ids []uint64, at time.Time) (int, error)

@@ -139,7 +139,7 @@ func deadLetters(ctx context.Context, cfg *config.Config, sub, idList string, li
 	q, err := app.OpenQueue(cfg)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("%w (a running proxy holds it: use its /admin/deadletters endpoints)", err)
+			return fmt.Errorf("%w (a running proxy holds it: use its /admin/deadletters endpoints, enabled by admin.token, or stop it first)", err)
 		}
 		return err
 	}

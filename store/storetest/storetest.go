@@ -423,7 +423,7 @@ func (s suite) ack(t *testing.T) {
 }
 
 func (s suite) deadLetter(t *testing.T) {
-	t.Run("moves the event with reason and Attempts kept", func(t *testing.T) {
+	t.Run("moves the event with reason, counting the final attempt", func(t *testing.T) {
 		q, _ := s.fresh(t)
 		e := enqueue(t, q, ev("a", "k"))[0]
 		ctx := t.Context()
@@ -447,7 +447,7 @@ func (s suite) deadLetter(t *testing.T) {
 		}
 		d := dead[0]
 		if d.ID != e.ID || d.Tenant != "a" || d.Key != "k" || !bytes.Equal(d.Body, e.Body) ||
-			d.Attempts != 1 || d.LastError != "gave up after 1 attempt" || !d.Created.Equal(t0()) {
+			d.Attempts != 2 || d.LastError != "gave up after 1 attempt" || !d.Created.Equal(t0()) {
 			t.Fatalf("dead letter %+v", d)
 		}
 		st := stats(t, q)
@@ -523,7 +523,7 @@ func (s suite) replay(t *testing.T) {
 		wantIDs(t, "Lease(a)", got, []store.Event{e[0], e[2]})
 		for i, g := range got {
 			w := []store.Event{e[0], e[2]}[i]
-			if g.Attempts != 0 || !g.NextAt.Equal(at) || !bytes.Equal(g.Body, w.Body) || g.Key != w.Key || !g.Created.Equal(t0()) {
+			if g.Attempts != 0 || !g.NextAt.Equal(at) || !bytes.Equal(g.Body, w.Body) || g.Key != w.Key || !g.Created.Equal(at) {
 				t.Fatalf("replayed %+v", g)
 			}
 		}
