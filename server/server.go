@@ -120,6 +120,7 @@ func New(opt Options) *Server {
 	if opt.Intake != nil {
 		e.POST("/gupshup/callbacks/:app", s.intake)
 		e.GET("/gupshup/callbacks/:app", s.intake)
+		e.HEAD("/gupshup/callbacks/:app", s.intake)
 	}
 	if opt.DeadLetters != nil && opt.AdminToken != "" {
 		e.GET("/admin/deadletters", s.adminAuth, s.listDeadLetters)

@@ -77,9 +77,14 @@ func subscribeOne(ctx context.Context, api SubscriptionAPI, a SubscribeApp, cfg 
 	if err != nil {
 		return "", "", err
 	}
+	// Gupshup stores mode names in upper case.
+	modes := make([]string, len(cfg.Modes))
+	for i, m := range cfg.Modes {
+		modes[i] = strings.ToUpper(strings.TrimSpace(m))
+	}
 	spec := upstream.SubscriptionSpec{
 		URL: CallbackURL(cfg.PublicURL, a.AppID), Tag: cfg.Tag, Version: 3,
-		Modes: cfg.Modes, Meta: string(meta),
+		Modes: modes, Meta: string(meta),
 	}
 	subs, err := api.ListSubscriptions(ctx, a.AppID, token)
 	if err != nil {
@@ -109,7 +114,10 @@ func sameSubscription(s upstream.Subscription, want upstream.SubscriptionSpec) b
 	if s.URL != want.URL || s.Version != want.Version || !s.Active {
 		return false
 	}
-	a := slices.Clone(s.Modes)
+	a := make([]string, len(s.Modes))
+	for i, m := range s.Modes {
+		a[i] = strings.ToUpper(m)
+	}
 	b := slices.Clone(want.Modes)
 	slices.Sort(a)
 	slices.Sort(b)
