@@ -99,7 +99,9 @@ type WebhooksConfig struct {
 	// manages. Default "waproxy".
 	SubscriptionTag string `yaml:"subscription_tag"`
 	// SubscriptionModes are the modes subscribed. Default MESSAGE,
-	// FLOWS_MESSAGE, SENT, DELIVERED, READ, FAILED, DELETED.
+	// FLOWS_MESSAGE, ENQUEUED, SENT, DELIVERED, READ, FAILED, DELETED
+	// (enqueued statuses are not delivered, but they teach the id map the
+	// wamid before the first "sent").
 	SubscriptionModes []string `yaml:"subscription_modes"`
 }
 
@@ -417,7 +419,7 @@ func (c *Config) applyDefaults() {
 	}
 	setDefault(&w.SubscriptionTag, "waproxy")
 	if len(w.SubscriptionModes) == 0 {
-		w.SubscriptionModes = []string{"MESSAGE", "FLOWS_MESSAGE", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"}
+		w.SubscriptionModes = []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"}
 	}
 }
 

@@ -786,7 +786,7 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			Concurrency:       4,
 			PollInterval:      250 * time.Millisecond,
 			SubscriptionTag:   "waproxy",
-			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
+			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
 		},
 		Tenants: []Tenant{{
 			Name:         "acme",
@@ -1086,9 +1086,15 @@ func TestParseRepoConfigWithEmptyEnvironment(t *testing.T) {
 	if got := cfg.Tenants[0].Tokens; !reflect.DeepEqual(got, []string{"demo-token"}) {
 		t.Errorf("tokens = %q", got)
 	}
-	want := PhoneNumber{ID: "100000000000001", AppID: "sim-app-1", AppName: "SimApp", AppToken: "sk_sim_app_token_1"}
+	want := PhoneNumber{ID: "100000000000001", AppID: "sim-app-1", AppName: "SimApp", AppToken: "sk_sim_app_token_1",
+		CallbackSecret: "demo-callback-secret"}
 	if len(cfg.Tenants[0].PhoneNumbers) != 1 || cfg.Tenants[0].PhoneNumbers[0] != want {
 		t.Errorf("phone_numbers = %+v, want [%+v]", cfg.Tenants[0].PhoneNumbers, want)
+	}
+	// Without DEMO_WEBHOOK_URL the demo tenant has no webhook, so the
+	// quick start runs no relay and creates no store file.
+	if wh := cfg.Tenants[0].Webhook; wh.URL != "" || wh.AppSecret != "demo-app-secret" {
+		t.Errorf("webhook = %+v", wh)
 	}
 	if !cfg.Translate.NormalizeTemplateButtonsOrDefault() {
 		t.Error("normalize_template_buttons = false")

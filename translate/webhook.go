@@ -74,7 +74,13 @@ type WebhookResult struct {
 	// Dropped names what was deliberately not forwarded, one entry per
 	// item: "status:enqueued", "field:billing-event", "v2:system-event", ….
 	Dropped []string
+	// IDs are id pairs revealed by dropped items (an enqueued status
+	// already names both ids), for the id map.
+	IDs []IDPair
 }
+
+// IDPair links Gupshup's message id with WhatsApp's.
+type IDPair struct{ GsID, WAMID string }
 
 // ErrNotJSON means the callback body is not valid JSON.
 var ErrNotJSON = errors.New("callback body is not valid JSON")
@@ -204,6 +210,13 @@ type webhookWriter struct {
 
 func (w *webhookWriter) drop(reason string) {
 	w.res.Dropped = append(w.res.Dropped, reason)
+}
+
+// learn records the id pair of a dropped item, when it has both ids.
+func (w *webhookWriter) learn(gsID, wamid string) {
+	if g, wm := idPair(gsID, wamid); g != "" && wm != "" {
+		w.res.IDs = append(w.res.IDs, IDPair{GsID: g, WAMID: wm})
+	}
 }
 
 func (w *webhookWriter) emit(ev WebhookEvent) {

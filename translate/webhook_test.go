@@ -67,6 +67,9 @@ func renderWebhook(opts WebhookOptions, res WebhookResult, err error) []byte {
 	for _, d := range res.Dropped {
 		fmt.Fprintf(&b, "  %s\n", d)
 	}
+	for _, p := range res.IDs {
+		fmt.Fprintf(&b, "learned id pair: gs_id=%s wamid=%s\n", p.GsID, p.WAMID)
+	}
 	return b.Bytes()
 }
 

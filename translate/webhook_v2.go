@@ -311,6 +311,13 @@ func (w *webhookWriter) v2Status(m *rootMembers) {
 	status := scalarString(f.typ)
 	if status == "enqueued" {
 		w.drop("status:enqueued")
+		// v2 enqueued: id (or gsId) is Gupshup's, the wamid is in the
+		// inner payload.
+		gs := scalarString(f.gsID)
+		if gs == "" {
+			gs = scalarString(f.id)
+		}
+		w.learn(gs, scalarString(f.payload.Get("whatsappMessageId")))
 		return
 	}
 	id, gsID := scalarString(f.id), scalarString(f.gsID)

@@ -158,6 +158,7 @@ func (w *webhookWriter) v3Status(env *envelope, mv *messagesValue, s gjson.Resul
 	status := scalarString(s.Get("status"))
 	if status == "enqueued" {
 		w.drop("status:enqueued")
+		w.learn(scalarString(s.Get("gs_id")), scalarString(s.Get("id")))
 		return
 	}
 	gsID, id := scalarString(s.Get("gs_id")), scalarString(s.Get("id"))

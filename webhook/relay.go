@@ -244,6 +244,9 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 	if len(res.Dropped) > 0 {
 		fields = append(fields, zap.Strings("dropped", res.Dropped))
 	}
+	if len(res.IDs) > 0 {
+		r.learn(req.Context(), res.IDs)
+	}
 	if len(res.Events) > 0 {
 		dups, err := r.store(req.Context(), src.Tenant, res.Events)
 		if err != nil {
@@ -259,6 +262,18 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 	r.m.WebhookIntake("accepted")
 	w.WriteHeader(http.StatusOK)
 	return fields
+}
+
+// learn records id pairs revealed by callbacks that deliver nothing (an
+// enqueued status). A lost pair only costs a translation: errors are logged.
+func (r *Relay) learn(ctx context.Context, ids []translate.IDPair) {
+	pairs := make([]store.IDPair, len(ids))
+	for i, p := range ids {
+		pairs[i] = store.IDPair{GsID: p.GsID, WAMID: p.WAMID}
+	}
+	if err := r.q.PutIDs(ctx, pairs); err != nil {
+		r.log.Warn("id map update failed", zap.Error(err))
+	}
 }
 
 // store enqueues the events and records the id pairs they revealed. It

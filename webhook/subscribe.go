@@ -77,11 +77,7 @@ func subscribeOne(ctx context.Context, api SubscriptionAPI, a SubscribeApp, cfg 
 	if err != nil {
 		return "", "", err
 	}
-	// Gupshup stores mode names in upper case.
-	modes := make([]string, len(cfg.Modes))
-	for i, m := range cfg.Modes {
-		modes[i] = strings.ToUpper(strings.TrimSpace(m))
-	}
+	modes := NormalizeModes(cfg.Modes)
 	spec := upstream.SubscriptionSpec{
 		URL: CallbackURL(cfg.PublicURL, a.AppID), Tag: cfg.Tag, Version: 3,
 		Modes: modes, Meta: string(meta),
@@ -110,18 +106,32 @@ func subscribeOne(ctx context.Context, api SubscriptionAPI, a SubscribeApp, cfg 
 	return "created", got.ID, nil
 }
 
+// modeAliases are spellings seen in production code for documented modes.
+var modeAliases = map[string]string{"FLOW_MESSAGE": "FLOWS_MESSAGE", "DELETE": "DELETED"}
+
+// NormalizeModes spells subscription modes as Gupshup stores them: upper
+// case, documented names for known aliases (FLOW_MESSAGE, DELETE), no
+// duplicates, sorted.
+func NormalizeModes(modes []string) []string {
+	out := make([]string, 0, len(modes))
+	for _, m := range modes {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if a, ok := modeAliases[m]; ok {
+			m = a
+		}
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func sameSubscription(s upstream.Subscription, want upstream.SubscriptionSpec) bool {
 	if s.URL != want.URL || s.Version != want.Version || !s.Active {
 		return false
 	}
-	a := make([]string, len(s.Modes))
-	for i, m := range s.Modes {
-		a[i] = strings.ToUpper(m)
-	}
-	b := slices.Clone(want.Modes)
-	slices.Sort(a)
-	slices.Sort(b)
-	if !slices.Equal(a, b) {
+	if !slices.Equal(NormalizeModes(s.Modes), NormalizeModes(want.Modes)) {
 		return false
 	}
 	return sameJSON(s.Meta, want.Meta)
