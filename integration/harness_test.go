@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,10 @@ type world struct {
 	simTS *httptest.Server
 	proxy *httptest.Server
 	logs  *syncBuffer
+	// app is the wired proxy (Relay, Queue, Upstream… for webhook tests).
+	app *app.App
+	// cfg is the config it was built from; PublicURL is the proxy's URL.
+	cfg *config.Config
 }
 
 type syncBuffer struct {
@@ -63,11 +68,56 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// Webhook identities of the test world: the callback secrets Gupshup's
+// subscriptions send for appA/appB, and the admin token.
+const (
+	cbSecretA  = "cb-secret-app-a"
+	cbSecretB  = "cb-secret-app-b"
+	adminToken = "admin-token-for-tests"
+)
+
+// tenantWebhook is a tenant's webhook endpoint (tenants[].webhook).
+type tenantWebhook struct {
+	url, appSecret, verifyToken string
+	concurrency                 int
+}
+
 // worldOptions adjust the config of a world.
 type worldOptions struct {
 	upstreamURL string        // default: the simulator
 	timeout     time.Duration // gupshup.timeout, default 2s
 	maxBody     int64
+
+	// webhookA and webhookB give tenant a and b a webhook; with either the
+	// relay runs, with fast retries (backoff 20ms..200ms, poll 10ms), its
+	// store in t.TempDir() and admin.token adminToken.
+	webhookA, webhookB *tenantWebhook
+	// horizon is webhooks.horizon (default: the product's, 7 days).
+	horizon time.Duration
+	// noVerifyOnStart sets webhooks.verify_on_start false.
+	noVerifyOnStart bool
+	// subscriptionModes is webhooks.subscription_modes (default: the
+	// product's).
+	subscriptionModes []string
+	// subscribe runs App.Subscribe once the proxy listens, pointing the
+	// simulator's apps of webhook tenants at the intake (v3).
+	subscribe bool
+
+	// Simulator callbacks: StatusSequence (default enqueued, sent,
+	// delivered), CallbackInterval (default 5ms), CallbackRetryDelay
+	// (default 50ms).
+	statusSequence     []string
+	callbackInterval   time.Duration
+	callbackRetryDelay time.Duration
+}
+
+// webhookYAML renders a tenant's webhook block ("" without one).
+func webhookYAML(w *tenantWebhook) string {
+	if w == nil {
+		return ""
+	}
+	return fmt.Sprintf("    webhook: {url: %q, app_secret: %q, verify_token: %q, concurrency: %d}\n",
+		w.url, w.appSecret, w.verifyToken, w.concurrency)
 }
 
 // newWorld starts the simulator and the proxy. Tenant "a" has phoneA on appA
@@ -76,12 +126,21 @@ type worldOptions struct {
 func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
 	w := &world{logs: &syncBuffer{}}
+	if o.callbackInterval == 0 {
+		o.callbackInterval = 5 * time.Millisecond
+	}
+	if o.callbackRetryDelay == 0 {
+		o.callbackRetryDelay = 50 * time.Millisecond
+	}
 	w.sim = gupshupsim.New(gupshupsim.Options{
 		Apps: []gupshupsim.App{
 			{ID: appA, Name: "AppA", Token: appTokA},
 			{ID: appB, Name: "AppB"},
 		},
 		PartnerEmail: email, PartnerSecret: secret,
+		StatusSequence:     o.statusSequence,
+		CallbackInterval:   o.callbackInterval,
+		CallbackRetryDelay: o.callbackRetryDelay,
 	})
 	w.simTS = httptest.NewServer(w.sim)
 	t.Cleanup(w.simTS.Close)
@@ -92,7 +151,31 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.timeout == 0 {
 		o.timeout = 2 * time.Second
 	}
+	// The proxy's URL is known before it serves: the config's public_url
+	// (the intake URL subscriptions point at) is that URL.
+	w.proxy = httptest.NewUnstartedServer(nil)
+	publicURL := "http://" + w.proxy.Listener.Addr().String()
+	var relay string
+	if o.webhookA != nil || o.webhookB != nil {
+		relay = fmt.Sprintf(`
+webhooks:
+  store_path: %q
+  backoff_base: 20ms
+  backoff_max: 200ms
+  poll_interval: 10ms
+  attempt_timeout: 2s
+  verify_on_start: %v
+`, filepath.Join(t.TempDir(), "webhooks.db"), !o.noVerifyOnStart)
+		if o.horizon != 0 {
+			relay += fmt.Sprintf("  horizon: %s\n", o.horizon)
+		}
+		if len(o.subscriptionModes) > 0 {
+			relay += fmt.Sprintf("  subscription_modes: [%s]\n", strings.Join(o.subscriptionModes, ", "))
+		}
+		relay += fmt.Sprintf("admin: {token: %q}\n", adminToken)
+	}
 	yml := fmt.Sprintf(`
+public_url: %q
 gupshup:
   base_url: %q
   timeout: %s
@@ -100,29 +183,50 @@ gupshup:
   partner: {email: %q, secret: %q}
 max_body_bytes: %d
 log_level: debug
+%s
 tenants:
   - name: a
     tokens: [%q]
-    phone_numbers:
-      - {id: %q, app_id: %q, app_name: AppA, app_token: %q}
+%s    phone_numbers:
+      - {id: %q, app_id: %q, app_name: AppA, app_token: %q, callback_secret: %q}
   - name: b
     tokens: ["sha256:%s"]
-    phone_numbers:
-      - {id: %q, app_id: %q, app_name: AppB}
-`, up, o.timeout, email, secret, o.maxBody, tokenA, phoneA, appA, appTokA, sha256hex(tokenB), phoneB, appB)
+%s    phone_numbers:
+      - {id: %q, app_id: %q, app_name: AppB, callback_secret: %q}
+`, publicURL, up, o.timeout, email, secret, o.maxBody, relay,
+		tokenA, webhookYAML(o.webhookA), phoneA, appA, appTokA, cbSecretA,
+		sha256hex(tokenB), webhookYAML(o.webhookB), phoneB, appB, cbSecretB)
 	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, yml)
 	}
+	w.cfg = cfg
 	enc := zap.NewProductionEncoderConfig()
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(w.logs), zapcore.DebugLevel))
 	a, err := app.Build(cfg, log)
 	if err != nil {
+		w.proxy.Close()
 		t.Fatal(err)
 	}
+	w.app = a
 	t.Cleanup(a.Close)
-	w.proxy = httptest.NewServer(a.Handler)
+	w.proxy.Config.Handler = a.Handler
+	w.proxy.Start()
 	t.Cleanup(w.proxy.Close)
+	// Runs first: no callback is posted to a closed proxy.
+	t.Cleanup(w.sim.Close)
+	if w.proxy.URL != publicURL {
+		t.Fatalf("proxy URL %s, public_url %s", w.proxy.URL, publicURL)
+	}
+	if o.subscribe {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, r := range a.Subscribe(ctx, cfg) {
+			if r.Err != nil || r.Action != "created" {
+				t.Fatalf("subscribing %s: %s %v", r.AppID, r.Action, r.Err)
+			}
+		}
+	}
 	return w
 }
 
