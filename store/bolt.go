@@ -31,6 +31,9 @@ type Options struct {
 	DedupWindow time.Duration
 	// IDTTL is how long PutIDs pairs are remembered. Default 7*24h.
 	IDTTL time.Duration
+	// MediaTTL is how long a media record is valid. Default 30*24h (Meta
+	// keeps uploaded media 30 days).
+	MediaTTL time.Duration
 	// SweepEvery is how often a background goroutine deletes expired dedup
 	// keys and id pairs (in bounded chunks, through expiry indexes; expired
 	// entries are already invisible before that). Default 1m.
@@ -55,6 +58,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.DedupWindow <= 0 {
 		o.DedupWindow = 24 * time.Hour
+	}
+	if o.MediaTTL <= 0 {
+		o.MediaTTL = 30 * 24 * time.Hour
 	}
 	if o.IDTTL <= 0 {
 		o.IDTTL = 7 * 24 * time.Hour
@@ -94,6 +100,7 @@ const (
 	bucketDedupExp = "dedupexp"
 	bucketIDs      = "ids"
 	bucketIDsExp   = "idsexp"
+	bucketMedia    = "media"
 )
 
 // sweepChunk bounds how many expired entries one sweeper transaction
@@ -178,7 +185,7 @@ func Open(path string, opt Options) (*Bolt, error) {
 // init creates the buckets and rebuilds the pending and dead counters.
 func (b *Bolt) init() error {
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketEvents, bucketDue, bucketDead, bucketDedup, bucketDedupExp, bucketIDs, bucketIDsExp} {
+		for _, name := range []string{bucketEvents, bucketDue, bucketDead, bucketDedup, bucketDedupExp, bucketIDs, bucketIDsExp, bucketMedia} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

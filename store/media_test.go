@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestBoltMediaIndex(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	path := filepath.Join(t.TempDir(), "m.db")
+	b, err := Open(path, Options{NoSync: true, MediaTTL: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m := Media{ID: "1852559851913765", Tenant: "a", AppID: "app-a", MimeType: "image/jpeg", SHA256: "ab", Size: 42}
+	if err := b.PutMedia(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutMedia(ctx, Media{}); err == nil {
+		t.Error("a record without id was accepted")
+	}
+	got, ok, err := b.Media(ctx, m.ID)
+	m.Created = now
+	if err != nil || !ok || got != m {
+		t.Fatalf("Media = %+v, %v, %v; want %+v", got, ok, err, m)
+	}
+	if _, ok, _ := b.Media(ctx, "unknown"); ok {
+		t.Error("an unknown id was found")
+	}
+	// Durable across reopen.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = Open(path, Options{NoSync: true, MediaTTL: time.Hour, Now: func() time.Time { return now.Add(59 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := b.Media(ctx, m.ID); !ok || got.Tenant != "a" {
+		t.Errorf("after reopen: %+v, %v", got, ok)
+	}
+	if err := b.DeleteMedia(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.Media(ctx, m.ID); ok {
+		t.Error("a deleted id was found")
+	}
+	if err := b.DeleteMedia(ctx, "never-there"); err != nil {
+		t.Errorf("deleting an unknown id: %v", err)
+	}
+	b.Close()
+
+	// Expiry.
+	b, err = Open(path, Options{NoSync: true, MediaTTL: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.PutMedia(ctx, Media{ID: "old", Tenant: "a", Created: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.Media(ctx, "old"); ok {
+		t.Error("a record older than MediaTTL was found")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := b.Media(cctx, "old"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ctx: %v", err)
+	}
+}
