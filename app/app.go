@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"waproxy/auth"
 	"waproxy/config"
 	"waproxy/gupshupsim"
+	"waproxy/mediacache"
 	"waproxy/metrics"
 	"waproxy/server"
 	"waproxy/store"
@@ -96,10 +98,25 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Translate:    translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
 	}
-	if relay && hasWebhooks(cfg) {
-		if err := a.startRelay(cfg, log, m, &opts); err != nil {
+	if relay {
+		// The store holds the media index (and, with webhooks, the queue
+		// and the id map).
+		q, err := OpenQueue(cfg)
+		if err != nil {
 			a.Close()
 			return nil, err
+		}
+		a.Queue = q
+		a.closers = append(a.closers, func() { _ = q.Close() })
+		if err := a.media(cfg, up, &opts); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if hasWebhooks(cfg) {
+			if err := a.startRelay(cfg, log, m, &opts); err != nil {
+				a.Close()
+				return nil, err
+			}
 		}
 	}
 	a.Handler = server.New(opts)
@@ -144,7 +161,34 @@ func hasWebhooks(cfg *config.Config) bool {
 	return false
 }
 
-// OpenQueue opens the webhook store named by the config.
+// media enables the media routes: uploads spooled and checked, lookups
+// with signed download URLs, downloads through a bounded cache.
+func (a *App) media(cfg *config.Config, up *upstream.Client, opts *server.Options) error {
+	key := []byte(cfg.Media.URLKey)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+	}
+	signer, err := auth.NewURLSigner(key)
+	if err != nil {
+		return fmt.Errorf("media.url_key: %w", err)
+	}
+	opts.Media = &server.MediaOptions{
+		API:       up,
+		Index:     a.Queue,
+		Signer:    signer,
+		PublicURL: cfg.PublicURL,
+		URLTTL:    cfg.Media.URLTTL,
+		SpoolDir:  cfg.Media.SpoolDir,
+		Cache: mediacache.New(mediacache.Options{
+			MaxBytes: cfg.Media.CacheBytes, MaxItemBytes: cfg.Media.CacheItemBytes, TTL: cfg.Media.CacheTTL}),
+	}
+	return nil
+}
+
+// OpenQueue opens the store named by the config.
 func OpenQueue(cfg *config.Config) (*store.Bolt, error) {
 	q, err := store.Open(cfg.Webhooks.StorePath, store.Options{
 		DedupWindow: cfg.Webhooks.DedupWindow,
@@ -160,12 +204,7 @@ func OpenQueue(cfg *config.Config) (*store.Bolt, error) {
 // verification handshake; it adds the intake, id map, admin and readiness
 // hooks to opts.
 func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics, opts *server.Options) error {
-	q, err := OpenQueue(cfg)
-	if err != nil {
-		return err
-	}
-	a.Queue = q
-	a.closers = append(a.closers, func() { _ = q.Close() })
+	q := a.Queue
 	allow, err := webhook.ParseAllowList(cfg.Webhooks.AllowIPs)
 	if err != nil {
 		return err
@@ -185,6 +224,7 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 		PollInterval:   cfg.Webhooks.PollInterval,
 		Logger:         log,
 		Metrics:        m,
+		Media:          q,
 	}
 	for _, t := range cfg.Tenants {
 		if t.Webhook.URL == "" {

@@ -35,6 +35,7 @@ type Phone struct {
 type Directory struct {
 	byDigest map[[32]byte]tokenEntry
 	phones   map[string]*Phone
+	tenants  map[string]*Tenant
 }
 
 type tokenEntry struct {
@@ -44,9 +45,10 @@ type tokenEntry struct {
 
 // NewDirectory builds the directory from validated config.
 func NewDirectory(tenants []config.Tenant) (*Directory, error) {
-	d := &Directory{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}}
+	d := &Directory{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}, tenants: map[string]*Tenant{}}
 	for _, tc := range tenants {
 		t := &Tenant{Name: tc.Name, phones: map[string]*Phone{}}
+		d.tenants[t.Name] = t
 		for _, tok := range tc.Tokens {
 			dg, err := config.TokenDigest(tok)
 			if err != nil {
@@ -81,6 +83,20 @@ func (d *Directory) Authenticate(token string) *Tenant {
 func (t *Tenant) Phone(id string) (*Phone, bool) {
 	p, ok := t.phones[id]
 	return p, ok
+}
+
+// Tenant returns the tenant with that name, or nil (for credentials that
+// name a tenant, like signed media URLs).
+func (d *Directory) Tenant(name string) *Tenant { return d.tenants[name] }
+
+// PhoneOfApp returns the tenant's phone number served by a Gupshup app.
+func (t *Tenant) PhoneOfApp(appID string) (*Phone, bool) {
+	for _, p := range t.phones {
+		if p.AppID == appID {
+			return p, true
+		}
+	}
+	return nil, false
 }
 
 // Phones lists every phone number in the directory.

@@ -49,14 +49,17 @@ type Config struct {
 	Webhooks WebhooksConfig `yaml:"webhooks"`
 	// Admin configures the admin endpoints (dead letters).
 	Admin AdminConfig `yaml:"admin"`
+	// Media configures media upload, lookup and download.
+	Media MediaConfig `yaml:"media"`
 	// Tenants are the businesses served. At least one is required.
 	Tenants []Tenant `yaml:"tenants"`
 }
 
 // WebhooksConfig configures intake, queue and delivery of webhooks.
 type WebhooksConfig struct {
-	// StorePath is the single-file durable queue (bbolt). Default
-	// "waproxy.db" in the working directory.
+	// StorePath is the single-file durable store (bbolt): the webhook
+	// queue, the id map and the media index. Default "waproxy.db" in the
+	// working directory.
 	StorePath string `yaml:"store_path"`
 	// SecretHeader is the header Gupshup's subscription sends with every
 	// callback (set through the subscription's meta); its value must equal
@@ -103,6 +106,27 @@ type WebhooksConfig struct {
 	// (enqueued statuses are not delivered, but they teach the id map the
 	// wamid before the first "sent").
 	SubscriptionModes []string `yaml:"subscription_modes"`
+}
+
+// MediaConfig tunes the media routes.
+type MediaConfig struct {
+	// URLKey signs the download URLs handed out by media lookups (at least
+	// 32 characters). Default: a random key per process, so URLs stop
+	// working at a restart; set it when several instances serve one host.
+	URLKey string `yaml:"url_key"`
+	// URLTTL is how long a download URL works. Default 5m.
+	URLTTL time.Duration `yaml:"url_ttl"`
+	// CacheBytes bounds the in-memory cache of downloaded media. Default
+	// 67108864 (64 MiB).
+	CacheBytes int64 `yaml:"cache_bytes"`
+	// CacheItemBytes is the largest object cached; larger ones are
+	// streamed. Default 16777216 (16 MiB).
+	CacheItemBytes int64 `yaml:"cache_item_bytes"`
+	// CacheTTL is how long a cached object is served. Default 10m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// SpoolDir holds uploads while they are checked. Default: the system
+	// temporary directory.
+	SpoolDir string `yaml:"spool_dir"`
 }
 
 // AdminConfig guards the admin endpoints.
@@ -404,6 +428,15 @@ func (c *Config) applyDefaults() {
 	}
 	setDefaultDur(&g.AppTokenTTL, 22*time.Hour)
 	setDefaultDur(&g.PartnerTokenTTL, 22*time.Hour)
+	md := &c.Media
+	setDefaultDur(&md.URLTTL, 5*time.Minute)
+	setDefaultDur(&md.CacheTTL, 10*time.Minute)
+	if md.CacheBytes == 0 {
+		md.CacheBytes = 64 << 20
+	}
+	if md.CacheItemBytes == 0 {
+		md.CacheItemBytes = 16 << 20
+	}
 	w := &c.Webhooks
 	setDefault(&w.StorePath, "waproxy.db")
 	setDefault(&w.SecretHeader, "X-Waproxy-Secret")
@@ -450,6 +483,12 @@ func (c *Config) validate() error {
 	}
 	if err := c.Webhooks.validate(); err != nil {
 		return err
+	}
+	if k := c.Media.URLKey; k != "" && len(k) < 32 {
+		return errors.New("media.url_key: must be at least 32 characters")
+	}
+	if c.Media.CacheBytes < 0 || c.Media.CacheItemBytes < 0 {
+		return errors.New("media.cache_bytes, media.cache_item_bytes: must be positive")
 	}
 	if len(c.Tenants) == 0 {
 		return errors.New("tenants: at least one tenant is required")

@@ -600,6 +600,9 @@ func TestParseRejectsBadWebhookSettings(t *testing.T) {
 		{"secret header with a space",
 			"webhooks: {secret_header: \"X Secret\"}\n" + tenant("", ""),
 			`webhooks.secret_header: "X Secret" is not a valid header name`},
+		{"media url key too short",
+			"media: {url_key: short}\n" + tenant("", ""),
+			"media.url_key: must be at least 32 characters"},
 		{"backoff max below base",
 			"webhooks: {backoff_base: 1m, backoff_max: 1s}\n" + tenant("", ""),
 			"webhooks.backoff_max: must not be below backoff_base"},
@@ -788,6 +791,7 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			SubscriptionTag:   "waproxy",
 			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
 		},
+		Media: MediaConfig{URLTTL: 5 * time.Minute, CacheBytes: 64 << 20, CacheItemBytes: 16 << 20, CacheTTL: 10 * time.Minute},
 		Tenants: []Tenant{{
 			Name:         "acme",
 			Tokens:       []string{"tok-acme"},
@@ -850,6 +854,13 @@ webhooks:
   subscription_modes: [MESSAGE, SENT]
 admin:
   token: adm
+media:
+  url_key: 0123456789abcdef0123456789abcdef
+  url_ttl: 1m
+  cache_bytes: 1000
+  cache_item_bytes: 100
+  cache_ttl: 1h
+  spool_dir: /var/tmp
 tenants:
   - name: acme
     tokens: [tok]
@@ -909,6 +920,8 @@ tenants:
 			SubscriptionModes: []string{"MESSAGE", "SENT"},
 		},
 		Admin: AdminConfig{Token: "adm"},
+		Media: MediaConfig{URLKey: "0123456789abcdef0123456789abcdef", URLTTL: time.Minute,
+			CacheBytes: 1000, CacheItemBytes: 100, CacheTTL: time.Hour, SpoolDir: "/var/tmp"},
 		Tenants: []Tenant{{
 			Name:    "acme",
 			Tokens:  []string{"tok"},

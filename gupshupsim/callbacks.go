@@ -128,8 +128,10 @@ func (s *Sim) Callbacks() []Callback {
 }
 
 // Close cancels pending callbacks (waits and retries included) and waits
-// for their goroutines to end. Later events are not delivered. Close may be
-// called more than once; the Sim keeps serving HTTP requests.
+// for their goroutines to end. Later events are not delivered. It also
+// removes uploaded media and their temporary directory; later uploads
+// answer 500. Close may be called more than once; the Sim keeps serving
+// HTTP requests.
 func (s *Sim) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -139,6 +141,7 @@ func (s *Sim) Close() {
 	if s.cb.own != nil {
 		s.cb.own.CloseIdleConnections()
 	}
+	s.closeMedia()
 }
 
 // EmitRaw delivers body, unchanged, to every active subscription of the app

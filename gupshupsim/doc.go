@@ -41,6 +41,22 @@
 //     PUT …/subscription/{id} updates the fields given (all optional) and
 //     answers like GET; DELETE …/subscription/{id} and DELETE …/subscription
 //     (all of the app's) answer 204 without a body. See Subscriptions below.
+//   - POST /partner/app/{appId}/v1/event — mark as read, optionally with a
+//     typing indicator; app token as on the v3 send. The body is JSON
+//     {"type":"message-event","message":{"messaging_product":"whatsapp",
+//     "status":"read","message_id":"<wamid>","typing_indicator":{"type":"text"}}},
+//     read as JSON whatever the Content-Type (Gupshup's sample declares a
+//     form). It answers 200 {"status":"success"}; see Media and events
+//     below for the checks. Accepted events' message objects are kept (see
+//     Events).
+//   - POST /partner/app/{appId}/media — upload, multipart/form-data with a
+//     file part "file" (with a filename) and the field "file_type" (its media
+//     type); app token as on the v3 send. It answers 200
+//     {"mediaId":"<16 digits>","status":"success"}.
+//     GET /partner/app/{appId}/media/{mediaId} (a trailing "/" is accepted)
+//     answers the raw bytes with Content-Type file_type and Content-Length;
+//     DELETE …/media/{mediaId} answers 200 {"status":"success"}. See Media
+//     and events below.
 //   - POST /sim/apps/{appId}/inbound — not a Gupshup endpoint: simulates a
 //     user message (see Inbound below). JSON body {"from","name","type",
 //     "text","postback","contextGsId"} (keys match case-insensitively);
@@ -88,6 +104,59 @@
 // messaging_product is "whatsapp", "to" or "recipient" is a non-empty string,
 // "type" is a non-empty string, and the member named by "type" is present and
 // a JSON object (400). Then the magic destinations below apply.
+//
+// # Media and events
+//
+// Uploads are streamed: the file is hashed (sha256) and written to a
+// temporary directory, created by the first upload and removed by Close,
+// never held in memory; the recorded Request keeps no body, only BodySize.
+// An upload checks, in order: the app exists (400 "Invalid App Details"),
+// the token (401 "Authentication Failed"), the app is a Cloud API app (400
+// "Only CAPI apps allowed to generate media ID" for App.NotCAPI), a declared
+// Content-Length not over MaxMediaBytes plus 1 MiB of framing (413 "File
+// size exceeds the maximum limit!"), a multipart/form-data Content-Type with
+// a boundary (400 "Unsupported Content-Type"), then the parts in the order
+// sent: file_type must be a media type ("file_type is missing/invalid") in
+// Gupshup's allowed list — audio/aac, audio/mp4, audio/mpeg, audio/amr,
+// audio/ogg, audio/opus, application/pdf, application/msword, the
+// OpenXML word, presentation and spreadsheet types, application/vnd.ms-powerpoint,
+// application/vnd.ms-excel, text/plain, image/jpeg, image/png, image/webp,
+// video/mp4, video/3gpp — compared without parameters and case (400
+// "Invalid file type", the simulator's wording); file must be one file part
+// ("file is missing/invalid" when absent, repeated or a plain field such as
+// a URL: Gupshup fetches URLs, the simulator does not) of at most
+// MaxMediaBytes (100 MiB; 413 "File size exceeds the maximum limit!",
+// answered as soon as the limit is passed). A malformed multipart body
+// answers 400 "body is missing/invalid". After Close, uploads answer 500
+// "Unable to upload requested Media" (Gupshup's wording for a failed
+// upload). The media type served on download is file_type, lower case and
+// without parameters; the part's own Content-Type is kept in MediaInfo.
+//
+// Downloads and deletes check the app and token like uploads, then (with
+// Options.MediaRateLimits) the rate limit, then the id: an unknown,
+// deleted or other app's id answers 400 "Invalid Media Id". Only uploaded
+// media are served there; the media of simulated inbound messages are
+// served at their webhook url (GET /wa/{appId}/wa/media/{id}).
+// MediaDownloads counts the successful downloads of both kinds by media id.
+//
+// Rate limits on media are off by default, because Gupshup's documented
+// values would get in the way of tests: with Options.MediaRateLimits,
+// downloads are limited to MediaDownloadRateLimit (5) and deletes to
+// MediaDeleteRateLimit (10) per app per sliding hour, answered like the
+// other limits (429 "Too Many Requests" with Retry-After; every
+// authenticated call counts, whatever the id). Options.DisableRateLimits
+// turns them off again. Uploads are not limited.
+//
+// The v1/event endpoint checks the app and token, then: the body is a JSON
+// object (400 "Invalid JSON payload"), "type" is "message-event" (400
+// "Outbound event not supported"), "message" is an object (400 "Please
+// review the request parameters and retry"), message.status is "read" (400
+// "Outbound event not supported"), message.message_id is a non-empty
+// string, message.messaging_product, when present, is "whatsapp", and
+// message.typing_indicator, when present, is {"type":"text"} (400 "Please
+// review the request parameters and retry"). These are Gupshup's
+// documented messages; which check gives which is the simulator's choice.
+// The message_id is not checked against known messages.
 //
 // Rate-limited answers (429) carry a Retry-After header with the number of
 // seconds until the window admits another request. Requests rejected with 429
@@ -255,7 +324,7 @@
 // # Test hooks
 //
 // Every request is recorded (see Requests, Count and Reset), including those
-// that hit a fault. Faults (see Inject) delay a request, answer it with a
+// that hit a fault; media uploads without their body (Request.BodySize). Faults (see Inject) delay a request, answer it with a
 // fixed status and body, add response headers, or reset the TCP connection.
 // Note that Go's http.Transport transparently retries an idempotent request
 // (such as a GET) that fails on a reused keep-alive connection, so a Reset
@@ -265,6 +334,9 @@
 // Callback hooks: Subscriptions lists an app's subscriptions, Callbacks every
 // delivery attempt (subscription, url, version, body, status or transport
 // error, time), WAMID the wamid of a sent message, App an app's fields.
+// Media hooks: Media and MediaInfo describe an uploaded file (type, size,
+// sha256, filename), MediaDownloads counts downloads, Events lists the
+// accepted v1 events. Reset forgets events, not media.
 // Options.OnCallback observes attempts as they happen, and
 // Options.DisableCallbacks turns emission off. Reset also forgets
 // subscriptions and callback records and cancels pending callbacks. Close

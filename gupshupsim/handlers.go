@@ -105,7 +105,7 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		// /wa/{appId}/wa/media/{id}: media of simulated inbound messages.
 		parts := strings.Split(rest, "/")
 		if len(parts) == 4 && parts[0] != "" && parts[1] == "wa" && parts[2] == "media" && parts[3] != "" {
-			s.serveMedia(w, r, parts[3])
+			s.serveInboundMedia(w, r, parts[3])
 			return
 		}
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -136,10 +136,25 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		s.sendMessage(w, r, appID, rec)
 	case "subscription", "subscription/":
 		s.subscriptionCollection(w, r, appID, rec)
+	case "v1/event":
+		if r.Method != http.MethodPost {
+			writeMethodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.sendEvent(w, r, appID, rec)
+	case "media", "media/":
+		s.mediaCollection(w, r, appID)
 	default:
 		if id, ok := strings.CutPrefix(sub, "subscription/"); ok && id != "" && !strings.Contains(id, "/") {
 			s.subscriptionItem(w, r, appID, id, rec)
 			return
+		}
+		// /media/{id}, a trailing "/" accepted.
+		if id, ok := strings.CutPrefix(sub, "media/"); ok {
+			if id = strings.TrimSuffix(id, "/"); id != "" && !strings.Contains(id, "/") {
+				s.mediaItem(w, r, appID, id)
+				return
+			}
 		}
 		writeError(w, http.StatusNotFound, msgNotFound)
 	}

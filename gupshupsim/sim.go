@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +27,8 @@ const (
 	DefaultPartnerSecret = "sim-secret"
 )
 
-// MaxBodyBytes is the largest request body the simulator accepts.
+// MaxBodyBytes is the largest request body the simulator accepts (media
+// uploads are streamed and have their own limit, MaxMediaBytes).
 const MaxBodyBytes = 16 << 20
 
 // Rate limits enforced by the simulator (Gupshup's documented values).
@@ -48,6 +50,10 @@ type App struct {
 	PhoneNumberID      string
 	DisplayPhoneNumber string
 	WABAID             string
+
+	// NotCAPI marks an app that is not on Meta's Cloud API: media uploads
+	// answer 400 "Only CAPI apps allowed to generate media ID".
+	NotCAPI bool
 }
 
 // Options configures a Sim.
@@ -56,8 +62,13 @@ type Options struct {
 	PartnerEmail  string // login credentials; login answers 401 for anything else (default DefaultPartnerEmail)
 	PartnerSecret string // (default DefaultPartnerSecret)
 
-	// DisableRateLimits turns off the login and app token rate limits.
+	// DisableRateLimits turns off the login and app token rate limits (and
+	// the media ones, even when MediaRateLimits is set).
 	DisableRateLimits bool
+	// MediaRateLimits turns on Gupshup's documented media limits, off by
+	// default because they are very low: MediaDownloadRateLimit downloads
+	// and MediaDeleteRateLimit deletes per app per MediaRateLimitWindow.
+	MediaRateLimits bool
 
 	// DisableCallbacks turns callback emission off: no status callbacks
 	// after sends, and Inbound and EmitRaw deliver nothing.
@@ -96,9 +107,26 @@ type Request struct {
 	Method string
 	Path   string
 	Header http.Header
-	Body   []byte     // raw body bytes exactly as received
+	Body   []byte     // raw body bytes exactly as received; nil for media uploads (see BodySize)
 	Form   url.Values // parsed form (urlencoded) when the body is form-encoded, else nil
 	Time   time.Time
+
+	// BodySize is the body's length: len(Body), or for a media upload
+	// (POST /partner/app/{appId}/media, whose body is streamed and not kept)
+	// the number of bytes the simulator has read of it: the whole body
+	// unless it answered early (413, an error found before the file, a
+	// fault).
+	BodySize int64
+
+	read *atomic.Int64 // bytes read of a streamed (media upload) body
+}
+
+// size returns BodySize, reading the live count of a streamed body.
+func (r *Request) size() int64 {
+	if r.read != nil {
+		return r.read.Load()
+	}
+	return r.BodySize
 }
 
 // Fault makes the next matching request(s) misbehave. Faults are consumed in
@@ -156,6 +184,9 @@ type Sim struct {
 	media    map[string]bool     // media ids handed out in inbound messages
 	records  []Callback
 
+	store  *mediaStore // uploaded media (media.go)
+	events [][]byte    // message JSON of accepted v1 events (event.go)
+
 	cbCtx    context.Context // canceled by Reset and Close
 	cbCancel context.CancelFunc
 	cbWG     sync.WaitGroup
@@ -176,6 +207,7 @@ func New(opts Options) *Sim {
 		cb:            newCallbackConfig(opts),
 		messages:      make(map[string]*sentMsg),
 		media:         make(map[string]bool),
+		store:         newMediaStore(opts),
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.email == "" {
@@ -272,11 +304,12 @@ func (s *Sim) Requests() []Request {
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
 		out[i] = Request{
-			Method: r.Method,
-			Path:   r.Path,
-			Header: r.Header.Clone(),
-			Body:   bytes.Clone(r.Body),
-			Time:   r.Time,
+			Method:   r.Method,
+			Path:     r.Path,
+			Header:   r.Header.Clone(),
+			Body:     bytes.Clone(r.Body),
+			BodySize: r.size(),
+			Time:     r.Time,
 		}
 		if r.Form != nil {
 			out[i].Form = cloneValues(r.Form)
@@ -285,13 +318,15 @@ func (s *Sim) Requests() []Request {
 	return out
 }
 
-// Reset forgets recorded requests, queued faults, subscriptions and
-// callback records, and cancels pending callbacks (without waiting for
-// their goroutines; Close does). Tokens, rate-limit windows and message
-// ids (WAMID) are kept.
+// Reset forgets recorded requests, queued faults, subscriptions, callback
+// records and accepted events (Events), and cancels pending callbacks
+// (without waiting for their goroutines; Close does). Tokens, rate-limit
+// windows, message ids (WAMID) and uploaded media (with their download
+// counts) are kept.
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.requests = nil
+	s.events = nil
 	s.faults = nil
 	s.subs = nil
 	s.records = nil
@@ -317,17 +352,29 @@ func (s *Sim) Count(pathSuffix string) int {
 }
 
 // ServeHTTP records the request, applies any matching fault and answers it.
+// Media uploads are streamed to their handler instead of read first.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var body []byte
+	var err error
+	var read *atomic.Int64
+	if isMediaUpload(r) {
+		cr := &countingBody{ReadCloser: r.Body}
+		r.Body = cr
+		read = &cr.n
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	}
 	tooLarge := err != nil && errors.As(err, new(*http.MaxBytesError))
 
 	rec := Request{
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Header: r.Header.Clone(),
-		Body:   body,
+		Method:   r.Method,
+		Path:     r.URL.Path,
+		Header:   r.Header.Clone(),
+		Body:     body,
+		BodySize: int64(len(body)),
+		read:     read,
 	}
-	if isForm(r.Header.Get("Content-Type")) {
+	if read == nil && isForm(r.Header.Get("Content-Type")) {
 		rec.Form, _ = url.ParseQuery(string(body))
 	}
 

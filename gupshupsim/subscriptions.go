@@ -154,6 +154,17 @@ func (s *Sim) appAuth(w http.ResponseWriter, r *http.Request, appID string) bool
 	return true
 }
 
+// subscriptionAccess answers 405 (allowing methods) unless r's method is
+// one of methods, then checks the app and its token (see appAuth). It
+// reports whether the request may go on.
+func (s *Sim) subscriptionAccess(w http.ResponseWriter, r *http.Request, appID string, methods ...string) bool {
+	if !slices.Contains(methods, r.Method) {
+		writeMethodNotAllowed(w, strings.Join(methods, ", "))
+		return false
+	}
+	return s.appAuth(w, r, appID)
+}
+
 type subscriptionAnswer struct {
 	Status       string       `json:"status"`
 	Subscription Subscription `json:"subscription"`
@@ -166,13 +177,7 @@ type subscriptionsAnswer struct {
 
 // subscriptionCollection serves /partner/app/{appId}/subscription.
 func (s *Sim) subscriptionCollection(w http.ResponseWriter, r *http.Request, appID string, rec Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodPost, http.MethodDelete:
-	default:
-		writeMethodNotAllowed(w, "GET, POST, DELETE")
-		return
-	}
-	if !s.appAuth(w, r, appID) {
+	if !s.subscriptionAccess(w, r, appID, http.MethodGet, http.MethodPost, http.MethodDelete) {
 		return
 	}
 	switch r.Method {
@@ -194,13 +199,7 @@ func (s *Sim) subscriptionCollection(w http.ResponseWriter, r *http.Request, app
 
 // subscriptionItem serves /partner/app/{appId}/subscription/{id}.
 func (s *Sim) subscriptionItem(w http.ResponseWriter, r *http.Request, appID, id string, rec Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodPut, http.MethodDelete:
-	default:
-		writeMethodNotAllowed(w, "GET, PUT, DELETE")
-		return
-	}
-	if !s.appAuth(w, r, appID) {
+	if !s.subscriptionAccess(w, r, appID, http.MethodGet, http.MethodPut, http.MethodDelete) {
 		return
 	}
 	s.mu.Lock()
@@ -314,6 +313,31 @@ func parseSubscriptionFields(f url.Values, create bool) (subscriptionFields, str
 	return out, ""
 }
 
+// apply sets the fields present on sub.
+func (f *subscriptionFields) apply(sub *Subscription) {
+	if f.url != nil {
+		sub.URL = *f.url
+	}
+	if f.tag != nil {
+		sub.Tag = *f.tag
+	}
+	if f.version != nil {
+		sub.Version = *f.version
+	}
+	if f.modes != nil {
+		sub.Modes, sub.Mode = f.modes, f.mask
+	}
+	if f.meta != nil {
+		sub.Meta = *f.meta
+	}
+	if f.showOnUI != nil {
+		sub.ShowOnUI = *f.showOnUI
+	}
+	if f.active != nil {
+		sub.Active = *f.active
+	}
+}
+
 // tagTaken reports whether another subscription of the app has tag. s.mu
 // must be held.
 func (s *Sim) tagTaken(appID, tag, exceptID string) bool {
@@ -355,23 +379,10 @@ func (s *Sim) createSubscription(w http.ResponseWriter, appID string, f url.Valu
 		AppID:         appID,
 		CreatedOn:     now,
 		ID:            strconv.Itoa(8000 + s.subSeq),
-		Mode:          fields.mask,
-		Modes:         fields.modes,
 		LatencyBucket: "lt_1_s",
 		ModifiedOn:    now,
-		Tag:           *fields.tag,
-		URL:           *fields.url,
-		Version:       *fields.version,
 	}
-	if fields.meta != nil {
-		sub.Meta = *fields.meta
-	}
-	if fields.showOnUI != nil {
-		sub.ShowOnUI = *fields.showOnUI
-	}
-	if fields.active != nil {
-		sub.Active = *fields.active
-	}
+	fields.apply(sub) // url, tag, version and modes are there: required
 	s.subs = append(s.subs, sub)
 	c := sub.clone()
 	s.mu.Unlock()
@@ -396,27 +407,7 @@ func (s *Sim) updateSubscription(w http.ResponseWriter, appID, id string, f url.
 		writeError(w, http.StatusBadRequest, msgDuplicateTag)
 		return
 	}
-	if fields.url != nil {
-		sub.URL = *fields.url
-	}
-	if fields.tag != nil {
-		sub.Tag = *fields.tag
-	}
-	if fields.version != nil {
-		sub.Version = *fields.version
-	}
-	if fields.modes != nil {
-		sub.Modes, sub.Mode = fields.modes, fields.mask
-	}
-	if fields.meta != nil {
-		sub.Meta = *fields.meta
-	}
-	if fields.showOnUI != nil {
-		sub.ShowOnUI = *fields.showOnUI
-	}
-	if fields.active != nil {
-		sub.Active = *fields.active
-	}
+	fields.apply(sub)
 	sub.ModifiedOn = s.now().UnixMilli()
 	c := sub.clone()
 	s.mu.Unlock()

@@ -155,17 +155,19 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	// (the intake URL subscriptions point at) is that URL.
 	w.proxy = httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + w.proxy.Listener.Addr().String()
-	var relay string
-	if o.webhookA != nil || o.webhookB != nil {
-		relay = fmt.Sprintf(`
+	// Every world has its own store file (the media index; with a webhook
+	// also the queue).
+	relay := fmt.Sprintf(`
 webhooks:
   store_path: %q
-  backoff_base: 20ms
+`, filepath.Join(t.TempDir(), "waproxy.db"))
+	if o.webhookA != nil || o.webhookB != nil {
+		relay += fmt.Sprintf(`  backoff_base: 20ms
   backoff_max: 200ms
   poll_interval: 10ms
   attempt_timeout: 2s
   verify_on_start: %v
-`, filepath.Join(t.TempDir(), "webhooks.db"), !o.noVerifyOnStart)
+`, !o.noVerifyOnStart)
 		if o.horizon != 0 {
 			relay += fmt.Sprintf("  horizon: %s\n", o.horizon)
 		}
@@ -254,6 +256,12 @@ func (w *world) call(t *testing.T, method, path, contentType, auth string, body 
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(t *testing.T, req *http.Request) answer {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func TestBinaryQuickStart(t *testing.T) {
 	}
 	port := freePort(t)
 	cmd := exec.Command(bin, "-config", "../config.yaml")
-	cmd.Env = append(os.Environ(), "PROXY_LISTEN=127.0.0.1:"+port)
+	cmd.Env = append(os.Environ(), "PROXY_LISTEN=127.0.0.1:"+port, "PROXY_STORE="+filepath.Join(t.TempDir(), "waproxy.db"))
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

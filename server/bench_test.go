@@ -22,6 +22,10 @@ func (c cannedSender) SendMessage(context.Context, string, string, []byte) (*ups
 	return &upstream.Response{Status: 200, Body: c.body}, nil
 }
 
+func (c cannedSender) SendEvent(context.Context, string, string, []byte) (*upstream.Response, error) {
+	return &upstream.Response{Status: 200, Body: []byte(`{"status":"success"}`)}, nil
+}
+
 func benchServer(b *testing.B) *Server {
 	b.Helper()
 	dir, err := auth.NewDirectory([]config.Tenant{{Name: "t", Tokens: []string{"tok"},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -69,7 +70,13 @@ func (s *Server) messages(c *gin.Context) {
 		l.to = maskPhone(send.To)
 	}
 
-	resp, merr := s.callSend(c, req.phone, send.Form)
+	if send.Status != "" {
+		s.statusUpdate(c, req)
+		return
+	}
+	resp, merr := s.callSend(c, req.phone, "v3_message", func(ctx context.Context, token string) (*upstream.Response, error) {
+		return s.opt.Upstream.SendMessage(ctx, req.phone.AppID, token, send.Form)
+	})
 	if merr != nil {
 		s.fail(c, merr)
 		return
@@ -89,10 +96,27 @@ func (s *Server) messages(c *gin.Context) {
 	c.Data(http.StatusOK, jsonType, body)
 }
 
-// callSend sends the form with the app token, refreshing the token once if
-// Gupshup answers 401 (a rejected call was not sent, so the retry cannot
-// double-send).
-func (s *Server) callSend(c *gin.Context, p *auth.Phone, form []byte) (*upstream.Response, *translate.Error) {
+// statusUpdate serves a read receipt (with or without a typing indicator):
+// Gupshup's v1/event call, answered {"success":true} like Graph.
+func (s *Server) statusUpdate(c *gin.Context, req *request) {
+	resp, merr := s.callSend(c, req.phone, "v1_event", func(ctx context.Context, token string) (*upstream.Response, error) {
+		return s.opt.Upstream.SendEvent(ctx, req.phone.AppID, token, req.body)
+	})
+	if merr != nil {
+		s.fail(c, merr)
+		return
+	}
+	if resp.Status/100 != 2 {
+		s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+		return
+	}
+	c.Data(http.StatusOK, jsonType, []byte(translate.Success))
+}
+
+// callSend makes one Gupshup call with the app token, refreshing the token
+// once if Gupshup answers 401 (a rejected call was not carried out, so the
+// retry cannot double-send). endpoint labels metrics.
+func (s *Server) callSend(c *gin.Context, p *auth.Phone, endpoint string, call func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, *translate.Error) {
 	l := logOf(c)
 	ctx := c.Request.Context()
 	token, err := s.opt.Tokens.Token(ctx, p)
@@ -103,12 +127,12 @@ func (s *Server) callSend(c *gin.Context, p *auth.Phone, form []byte) (*upstream
 		e.Rule = "app_token_unavailable"
 		return nil, e
 	}
-	resp, err := s.send(c, p, token, form)
+	resp, err := s.timed(c, endpoint, token, call)
 	if err == nil && resp.Status == http.StatusUnauthorized {
 		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, p, token)
 		if rerr == nil && ok {
 			l.retried = true
-			resp, err = s.send(c, p, fresh, form)
+			resp, err = s.timed(c, endpoint, fresh, call)
 		}
 	}
 	if err != nil {
@@ -127,9 +151,10 @@ func (s *Server) callSend(c *gin.Context, p *auth.Phone, form []byte) (*upstream
 	return resp, nil
 }
 
-func (s *Server) send(c *gin.Context, p *auth.Phone, token string, form []byte) (*upstream.Response, error) {
+// timed makes one call and records its status and latency.
+func (s *Server) timed(c *gin.Context, endpoint, token string, call func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, error) {
 	start := time.Now()
-	resp, err := s.opt.Upstream.SendMessage(c.Request.Context(), p.AppID, token, form)
+	resp, err := call(c.Request.Context(), token)
 	d := time.Since(start)
 	l := logOf(c)
 	l.upstreamTime += d
@@ -138,7 +163,7 @@ func (s *Server) send(c *gin.Context, p *auth.Phone, token string, form []byte) 
 		status = resp.Status
 	}
 	l.upstreamStatus = status
-	s.opt.Metrics.Upstream("v3_message", status, d)
+	s.opt.Metrics.Upstream(endpoint, status, d)
 	return resp, err
 }
 

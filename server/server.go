@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"waproxy/auth"
+	"waproxy/mediacache"
 	"waproxy/metrics"
 	"waproxy/store"
 	"waproxy/translate"
@@ -27,6 +28,7 @@ import (
 // Sender is what the handlers need from the Gupshup client.
 type Sender interface {
 	SendMessage(ctx context.Context, appID, appToken string, form []byte) (*upstream.Response, error)
+	SendEvent(ctx context.Context, appID, appToken string, message []byte) (*upstream.Response, error)
 }
 
 // TokenSource hands out and refreshes Gupshup app tokens.
@@ -75,6 +77,9 @@ type Options struct {
 	// needed, else the admin routes answer 404.
 	DeadLetters DeadLetters
 	AdminToken  string
+	// Media enables upload, lookup, download and delete of media; nil:
+	// those routes answer Graph's unknown-path error.
+	Media *MediaOptions
 }
 
 // Server is the proxy's http.Handler.
@@ -116,6 +121,21 @@ func New(opt Options) *Server {
 	for _, m := range []string{http.MethodPost, http.MethodPut} {
 		e.Handle(m, "/:p1/messages", s.messages)
 		e.Handle(m, "/:p1/:p2/messages", s.messages)
+	}
+	if m := opt.Media; m != nil {
+		if m.Cache == nil {
+			m.Cache = mediacache.New(mediacache.Options{})
+		}
+		if m.URLTTL <= 0 {
+			m.URLTTL = 5 * time.Minute
+		}
+		e.POST("/:p1/media", s.upload)
+		e.POST("/:p1/:p2/media", s.upload)
+		for _, p := range []string{"/:p1", "/:p1/:p2"} {
+			e.GET(p, s.mediaInfo)
+			e.DELETE(p, s.deleteMedia)
+		}
+		e.GET(downloadPath+":id", s.download)
 	}
 	if opt.Intake != nil {
 		e.POST("/gupshup/callbacks/:app", s.intake)

@@ -26,6 +26,10 @@ type Config struct {
 	// BaseURL of the partner API, e.g. https://partner.gupshup.io. Required.
 	BaseURL string
 	// Timeout bounds one call, from dial to the last byte. Default 15s.
+	// Media transfers (UploadMedia, DownloadMedia, FetchURL) are the
+	// exception: there it bounds only the wait for the answer's headers
+	// after the request was sent, and bodies stream under the caller's
+	// context.
 	Timeout time.Duration
 	// DialTimeout bounds connecting. Default 5s.
 	DialTimeout time.Duration
@@ -44,6 +48,7 @@ type Config struct {
 type Client struct {
 	base    string
 	hc      *http.Client
+	follow  *http.Client // hc's transport, following redirects (media downloads)
 	timeout time.Duration
 	dials   int
 }
@@ -110,6 +115,7 @@ func New(cfg Config) *Client {
 	return &Client{
 		base:    strings.TrimRight(cfg.BaseURL, "/"),
 		hc:      &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		follow:  &http.Client{Transport: rt, CheckRedirect: checkRedirect},
 		timeout: cfg.Timeout,
 		dials:   cfg.DialAttempts,
 	}

@@ -97,6 +97,10 @@ type Options struct {
 	// Jitter returns a number in [0,1) that spreads retry delays, default
 	// math/rand.
 	Jitter func() float64
+	// Media, when set, learns inbound media ids (owner tenant and app,
+	// type, hash, Gupshup's URL) so clients can look them up and download
+	// them.
+	Media store.MediaIndex
 }
 
 // Relay accepts callbacks and delivers webhooks.
@@ -248,6 +252,7 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 		r.learn(req.Context(), res.IDs)
 	}
 	if len(res.Events) > 0 {
+		r.learnMedia(req.Context(), src, res.Events)
 		dups, err := r.store(req.Context(), src.Tenant, res.Events)
 		if err != nil {
 			r.log.Error("storing webhook events failed", zap.String("app_id", app), zap.Error(err))
@@ -273,6 +278,26 @@ func (r *Relay) learn(ctx context.Context, ids []translate.IDPair) {
 	}
 	if err := r.q.PutIDs(ctx, pairs); err != nil {
 		r.log.Warn("id map update failed", zap.Error(err))
+	}
+}
+
+// learnMedia records the media of inbound messages before their webhook
+// can reach the tenant (which may look them up at once).
+func (r *Relay) learnMedia(ctx context.Context, src *Source, evs []translate.WebhookEvent) {
+	if r.opt.Media == nil {
+		return
+	}
+	for _, e := range evs {
+		for _, m := range e.Media {
+			if m.ID == "" {
+				continue
+			}
+			rec := store.Media{ID: m.ID, Tenant: src.Tenant, AppID: src.AppID, MimeType: m.MimeType,
+				SHA256: m.SHA256, Size: -1, URL: m.URL}
+			if err := r.opt.Media.PutMedia(ctx, rec); err != nil {
+				r.log.Warn("recording inbound media failed", zap.String("media_id", m.ID), zap.Error(err))
+			}
+		}
 	}
 }
 

@@ -17,6 +17,17 @@
 //	curl -s -X POST localhost:9090/sim/apps/sim-app-1/inbound \
 //	     -d '{"from":"919876543210","name":"Asha","text":"Hi"}'
 //
+// Upload media, download it, mark a message read:
+//
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/media \
+//	     -H 'Authorization: sk_sim_app_token_1' \
+//	     -F file_type=image/jpeg -F file=@photo.jpg\;type=image/jpeg
+//	curl -s -o out.jpg localhost:9090/partner/app/sim-app-1/media/<mediaId> \
+//	     -H 'Authorization: sk_sim_app_token_1'
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/v1/event \
+//	     -H 'Authorization: sk_sim_app_token_1' -H 'Content-Type: application/json' \
+//	     -d '{"type":"message-event","message":{"messaging_product":"whatsapp","status":"read","message_id":"<wamid>"}}'
+//
 // Each callback attempt is logged unless -quiet is given.
 package main
 
@@ -46,6 +57,8 @@ func main() {
 	email := flag.String("partner-email", gupshupsim.DefaultPartnerEmail, "partner login email")
 	secret := flag.String("partner-secret", gupshupsim.DefaultPartnerSecret, "partner login secret")
 	noRateLimit := flag.Bool("no-rate-limit", false, "disable the login and app token rate limits")
+	mediaRateLimits := flag.Bool("media-rate-limits", false, "enforce Gupshup's media limits (5 downloads and 10 deletes per hour per app)")
+	notCAPI := flag.Bool("not-capi", false, "make the app a non-Cloud-API app (media uploads answer 400)")
 	quiet := flag.Bool("quiet", false, "do not log each request and callback")
 	phoneNumberID := flag.String("phone-number-id", "", "phone_number_id in v3 callbacks (default: derived from the app id)")
 	displayPhone := flag.String("display-phone-number", "", "display_phone_number in v3 callbacks (default: derived from the app id)")
@@ -74,10 +87,11 @@ func main() {
 	}
 	opts := gupshupsim.Options{
 		Apps: []gupshupsim.App{{ID: *appID, Name: *appName, Token: *appToken,
-			PhoneNumberID: *phoneNumberID, DisplayPhoneNumber: *displayPhone, WABAID: *wabaID}},
+			PhoneNumberID: *phoneNumberID, DisplayPhoneNumber: *displayPhone, WABAID: *wabaID, NotCAPI: *notCAPI}},
 		PartnerEmail:       *email,
 		PartnerSecret:      *secret,
 		DisableRateLimits:  *noRateLimit,
+		MediaRateLimits:    *mediaRateLimits,
 		DisableCallbacks:   *noCallbacks,
 		StatusSequence:     seq,
 		CallbackInterval:   *interval,
