@@ -16,10 +16,10 @@ import (
 	"waproxy/gupshupsim"
 )
 
-// nodeScript runs integration/sdk/<script> with env and returns its JSON
-// lines by scenario. The SDKs are installed by scripts/install-node-deps
-// (run by scripts/test); without them the test fails rather than skips.
-func nodeScript(t *testing.T, script string, env ...string) map[string]gjson.Result {
+// nodeForSDKs returns the node binary that runs the scripts of
+// integration/sdk. It skips the test with -short and fails it when node or
+// the SDKs (installed by scripts/install-node-deps) are missing.
+func nodeForSDKs(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs Node.js SDKs")
@@ -31,6 +31,15 @@ func nodeScript(t *testing.T, script string, env ...string) map[string]gjson.Res
 	if _, err := os.Stat(filepath.Join("sdk", "node_modules")); err != nil {
 		t.Fatal("integration/sdk/node_modules missing: run scripts/install-node-deps (scripts/test does)")
 	}
+	return node
+}
+
+// nodeScript runs integration/sdk/<script> with env and returns its JSON
+// lines by scenario. The SDKs are installed by scripts/install-node-deps
+// (run by scripts/test); without them the test fails rather than skips.
+func nodeScript(t *testing.T, script string, env ...string) map[string]gjson.Result {
+	t.Helper()
+	node := nodeForSDKs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)

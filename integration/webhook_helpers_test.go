@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,19 +51,11 @@ type nodeReceiver struct {
 
 // startNodeReceiver starts the Node receiver with the app secret (and
 // verify token) and waits until it listens. It is stopped with SIGTERM when
-// the test ends; start it before newWorld so it outlives the proxy.
+// the test ends, its stderr logged if the test failed; start it before
+// newWorld so it outlives the proxy.
 func startNodeReceiver(t *testing.T, appSecret, verifyToken string) *nodeReceiver {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs Node.js SDKs")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found; install Node.js >= 20.19 and run scripts/install-node-deps")
-	}
-	if _, err := os.Stat(filepath.Join("sdk", "node_modules")); err != nil {
-		t.Fatal("integration/sdk/node_modules missing: run scripts/install-node-deps (scripts/test does)")
-	}
+	node := nodeForSDKs(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +101,7 @@ func startNodeReceiver(t *testing.T, appSecret, verifyToken string) *nodeReceive
 		select {
 		case err := <-exited:
 			if err != nil {
-				t.Errorf("webhook-receiver.mjs exited with %v\nstderr:\n%s", err, rc.stderr.String())
+				t.Errorf("webhook-receiver.mjs exited with %v", err)
 			}
 		case <-time.After(5 * time.Second):
 			_ = cmd.Process.Kill()
@@ -118,43 +109,54 @@ func startNodeReceiver(t *testing.T, appSecret, verifyToken string) *nodeReceive
 			t.Errorf("webhook-receiver.mjs ignored SIGTERM")
 		}
 		<-readDone
+		if t.Failed() {
+			t.Logf("receiver stderr:\n%s", rc.stderr.String())
+		}
 	})
 	select {
 	case p := <-port:
 		if p == "" || p == "0" {
-			t.Fatalf("webhook-receiver.mjs did not start\nstderr:\n%s", rc.stderr.String())
+			t.Fatal("webhook-receiver.mjs did not start")
 		}
 		rc.url = "http://127.0.0.1:" + p + "/webhook"
 	case <-time.After(20 * time.Second):
-		t.Fatalf("webhook-receiver.mjs did not report its port\nstderr:\n%s", rc.stderr.String())
+		t.Fatal("webhook-receiver.mjs did not report its port")
 	}
 	return rc
 }
 
 // posts returns the receiver's lines for POSTs, in arrival order.
-func (rc *nodeReceiver) posts() []gjson.Result {
+func (rc *nodeReceiver) posts() []gjson.Result { return rc.linesWith("kapso") }
+
+// verifies returns the receiver's lines for GET handshakes.
+func (rc *nodeReceiver) verifies() []gjson.Result { return rc.linesWith("verify") }
+
+// linesWith returns the receiver's lines that have the member, in arrival
+// order.
+func (rc *nodeReceiver) linesWith(member string) []gjson.Result {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	var out []gjson.Result
 	for _, l := range rc.lines {
-		if l.Get("kapso").Exists() {
+		if l.Get(member).Exists() {
 			out = append(out, l)
 		}
 	}
 	return out
 }
 
-// verifies returns the receiver's lines for GET handshakes.
-func (rc *nodeReceiver) verifies() []gjson.Result {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	var out []gjson.Result
-	for _, l := range rc.lines {
-		if l.Get("verify").Exists() {
-			out = append(out, l)
+// assertSDKsAccepted checks a receiver line for a POST: every named check
+// true, no error from whatsapp-api-js or great.
+func assertSDKsAccepted(t *testing.T, p gjson.Result, checks ...string) {
+	t.Helper()
+	for _, check := range checks {
+		if p.Get(check).Type != gjson.True {
+			t.Errorf("%s is %s: %s", check, p.Get(check).Raw, p.Raw)
 		}
 	}
-	return out
+	if p.Get("wajs_error").Type != gjson.Null || p.Get("great_error").Type != gjson.Null {
+		t.Errorf("SDK error: wajs %s great %s", p.Get("wajs_error").Raw, p.Get("great_error").Raw)
+	}
 }
 
 // delivery is one POST a goReceiver got.
@@ -322,16 +324,7 @@ func (w *world) intake(t *testing.T, method, app, secret string, body []byte) an
 	if secret != "" {
 		req.Header.Set(w.cfg.Webhooks.SecretHeader, secret)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return roundTrip(t, req)
 }
 
 // v3StatusCallback is a Gupshup v3 status callback for app A as the

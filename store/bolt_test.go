@@ -14,26 +14,6 @@ import (
 	"waproxy/store/storetest"
 )
 
-// testClock is a settable clock for Options.Now.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *testClock { return &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // openBolt opens path, failing the test on error, and closes it at
 // cleanup (ignoring ErrClosed).
 func openBolt(t testing.TB, path string, opt store.Options) *store.Bolt {
@@ -65,7 +45,7 @@ func TestBoltConformance(t *testing.T) {
 
 func TestBoltDurableAcrossReopen(t *testing.T) {
 	path := tempPath(t)
-	clk := newClock()
+	clk := storetest.NewClock()
 	opt := store.Options{Now: clk.Now}
 	ctx := t.Context()
 	b, err := store.Open(path, opt)
@@ -229,7 +209,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBoltSweeperRemovesExpired(t *testing.T) {
-	clk := newClock()
+	clk := storetest.NewClock()
 	b := openBolt(t, tempPath(t), store.Options{
 		DedupWindow: time.Hour, IDTTL: 2 * time.Hour, SweepEvery: 5 * time.Millisecond,
 		NoSync: true, Now: clk.Now,
@@ -284,7 +264,7 @@ func TestBoltSweeperRemovesExpired(t *testing.T) {
 }
 
 func TestBoltSweepIsIdempotentAndSkipsLive(t *testing.T) {
-	clk := newClock()
+	clk := storetest.NewClock()
 	b := openBolt(t, tempPath(t), store.Options{DedupWindow: time.Minute, NoSync: true, Now: clk.Now})
 	ctx := t.Context()
 	if _, err := b.Enqueue(ctx, []store.Event{{Tenant: "a", Key: "old"}}); err != nil {
@@ -373,7 +353,7 @@ func TestBoltConcurrentEnqueue(t *testing.T) {
 }
 
 func TestBoltLeaseSeeksPastLargeBacklog(t *testing.T) {
-	clk := newClock()
+	clk := storetest.NewClock()
 	now := clk.Now()
 	b := openBolt(t, tempPath(t), store.Options{NoSync: true, Now: clk.Now})
 	ctx := t.Context()
@@ -429,7 +409,7 @@ func TestBoltLeaseSeeksPastLargeBacklog(t *testing.T) {
 }
 
 func TestBoltLeaseWalksAtMostMaxPlusLeased(t *testing.T) {
-	clk := newClock()
+	clk := storetest.NewClock()
 	now := clk.Now()
 	b := openBolt(t, tempPath(t), store.Options{NoSync: true, Now: clk.Now})
 	ctx := t.Context()
@@ -467,7 +447,7 @@ func TestBoltLeaseWalksAtMostMaxPlusLeased(t *testing.T) {
 }
 
 func TestBoltEnqueueWritesBackDefaults(t *testing.T) {
-	clk := newClock()
+	clk := storetest.NewClock()
 	b := openBolt(t, tempPath(t), store.Options{NoSync: true, Now: clk.Now})
 	next := clk.Now().Add(time.Minute)
 	events := []store.Event{{Tenant: "a", Key: "k"}, {Tenant: "a", NextAt: next}, {Tenant: "a", Key: "k"}}

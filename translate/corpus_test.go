@@ -101,29 +101,95 @@ func isMessagesURL(u string) bool {
 	return strings.HasSuffix(strings.TrimRight(u, "/"), "/messages")
 }
 
-// walkCorpus collects the /messages requests with a raw JSON body, in
-// collection order.
-func walkCorpus(items gjson.Result, folder []string, out *[]corpusRequest) {
+// readCorpus reads Meta's Postman collection and returns the requests for
+// which keep returns a body (the raw body as written), in collection order.
+func readCorpus(t *testing.T, keep func(req gjson.Result) (body string, ok bool)) []corpusRequest {
+	t.Helper()
+	data, err := os.ReadFile(corpusPath)
+	if err != nil {
+		abs, _ := filepath.Abs(corpusPath)
+		t.Fatalf("Meta's Postman collection is required for this test and was not found at %s "+
+			"(clone the repository with shared/ beside it): %v", abs, err)
+	}
+	if !gjson.ValidBytes(data) {
+		t.Fatalf("%s is not valid JSON", corpusPath)
+	}
+	var reqs []corpusRequest
+	walkCorpus(gjson.GetBytes(data, "item"), nil, keep, &reqs)
+	return reqs
+}
+
+// walkCorpus collects the requests below items that keep accepts.
+func walkCorpus(items gjson.Result, folder []string, keep func(gjson.Result) (string, bool), out *[]corpusRequest) {
 	items.ForEach(func(_, it gjson.Result) bool {
 		name := it.Get("name").String()
 		if sub := it.Get("item"); sub.IsArray() {
-			walkCorpus(sub, append(folder[:len(folder):len(folder)], name), out)
+			walkCorpus(sub, append(folder[:len(folder):len(folder)], name), keep, out)
 			return true
 		}
-		req := it.Get("request")
-		if !isMessagesURL(corpusURL(req)) {
-			return true
+		if body, ok := keep(it.Get("request")); ok {
+			*out = append(*out, corpusRequest{folder: folder, name: name, body: body})
 		}
-		body := req.Get("body")
-		if body.Get("mode").String() != "raw" || strings.TrimSpace(body.Get("raw").String()) == "" {
-			return true
-		}
-		if lang := body.Get("options.raw.language"); lang.Exists() && !strings.EqualFold(lang.String(), "json") {
-			return true
-		}
-		*out = append(*out, corpusRequest{folder: folder, name: name, body: body.Get("raw").String()})
 		return true
 	})
+}
+
+// messagesRequest keeps the /messages requests with a raw JSON body.
+func messagesRequest(req gjson.Result) (string, bool) {
+	if !isMessagesURL(corpusURL(req)) {
+		return "", false
+	}
+	body := req.Get("body")
+	if body.Get("mode").String() != "raw" || strings.TrimSpace(body.Get("raw").String()) == "" {
+		return "", false
+	}
+	if lang := body.Get("options.raw.language"); lang.Exists() && !strings.EqualFold(lang.String(), "json") {
+		return "", false
+	}
+	return body.Get("raw").String(), true
+}
+
+// runCorpus runs check as a subtest named by its slug for every request
+// whose body is valid JSON after {{var}} substitution, and returns the slugs
+// it ran.
+func runCorpus(t *testing.T, reqs []corpusRequest, check func(t *testing.T, slug string, body []byte)) map[string]bool {
+	t.Helper()
+	slugs := corpusSlugs(reqs)
+	ran := make(map[string]bool, len(reqs))
+	for i, r := range reqs {
+		body := []byte(substituteCorpusVars(r.body))
+		if !gjson.ValidBytes(body) {
+			t.Logf("skipping %q (%s): body is not valid JSON after substitution", r.name, strings.Join(r.folder, "/"))
+			continue
+		}
+		slug := slugs[i]
+		ran[slug] = true
+		t.Run(slug, func(t *testing.T) { check(t, slug, body) })
+	}
+	return ran
+}
+
+// checkStaleGoldens fails for every golden file in dir that names no slug
+// of ran (what names the samples in the message); with -update it removes
+// them.
+func checkStaleGoldens(t *testing.T, dir string, ran map[string]bool, what string) {
+	t.Helper()
+	goldens, err := filepath.Glob(filepath.Join(dir, "*.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goldens {
+		if ran[strings.TrimSuffix(filepath.Base(g), ".golden")] {
+			continue
+		}
+		if *update {
+			if err := os.Remove(g); err != nil {
+				t.Error(err)
+			}
+			continue
+		}
+		t.Errorf("%s matches no %s (run go test ./translate -run %s -update)", g, what, t.Name())
+	}
 }
 
 // corpusSlugs names each request after its own name; requests sharing a
@@ -156,59 +222,22 @@ func corpusSlugs(reqs []corpusRequest) []string {
 // TestCorpusSendGolden translates every /messages sample of Meta's Postman
 // collection and pins the result under testdata/corpus.
 func TestCorpusSendGolden(t *testing.T) {
-	data, err := os.ReadFile(corpusPath)
-	if err != nil {
-		abs, _ := filepath.Abs(corpusPath)
-		t.Fatalf("Meta's Postman collection is required for this test and was not found at %s "+
-			"(clone the repository with shared/ beside it): %v", abs, err)
-	}
-	if !gjson.ValidBytes(data) {
-		t.Fatalf("%s is not valid JSON", corpusPath)
-	}
-	var reqs []corpusRequest
-	walkCorpus(gjson.GetBytes(data, "item"), nil, &reqs)
-	slugs := corpusSlugs(reqs)
-
-	want := make(map[string]bool, len(reqs))
+	reqs := readCorpus(t, messagesRequest)
+	dir := filepath.Join("testdata", "corpus")
 	translated := 0
-	for i, r := range reqs {
-		slug := slugs[i]
-		body := []byte(substituteCorpusVars(r.body))
-		if !gjson.ValidBytes(body) {
-			t.Logf("skipping %q (%s): body is not valid JSON after substitution", r.name, strings.Join(r.folder, "/"))
-			continue
+	ran := runCorpus(t, reqs, func(t *testing.T, slug string, body []byte) {
+		s, e := SendToForm(nil, body, SendOptions{NormalizeTemplateButtons: true})
+		checkGolden(t, filepath.Join(dir, slug+".golden"), renderSend(s, e))
+		if e == nil {
+			translated++
+			assertFormRoundTrip(t, body, s.Form, true)
 		}
-		want[slug] = true
-		t.Run(slug, func(t *testing.T) {
-			s, e := SendToForm(nil, body, SendOptions{NormalizeTemplateButtons: true})
-			checkGolden(t, filepath.Join("testdata", "corpus", slug+".golden"), renderSend(s, e))
-			if e == nil {
-				translated++
-				assertFormRoundTrip(t, body, s.Form, true)
-			}
-		})
-	}
-	t.Logf("corpus: %d /messages requests with raw bodies, %d checked, %d translated", len(reqs), len(want), translated)
+	})
+	t.Logf("corpus: %d /messages requests with raw bodies, %d checked, %d translated", len(reqs), len(ran), translated)
 	if translated < minCorpusSends {
 		t.Errorf("only %d corpus requests translated, want at least %d", translated, minCorpusSends)
 	}
-
-	goldens, err := filepath.Glob(filepath.Join("testdata", "corpus", "*.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range goldens {
-		if want[strings.TrimSuffix(filepath.Base(g), ".golden")] {
-			continue
-		}
-		if *update {
-			if err := os.Remove(g); err != nil {
-				t.Error(err)
-			}
-			continue
-		}
-		t.Errorf("%s matches no corpus request (run go test ./translate -run TestCorpusSendGolden -update)", g)
-	}
+	checkStaleGoldens(t, dir, ran, "corpus request")
 }
 
 func TestCorpusHelpers(t *testing.T) {

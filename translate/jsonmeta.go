@@ -177,35 +177,12 @@ func appendClean(dst []byte, v gjson.Result) []byte {
 		return append(dst, "null"...)
 	case v.Type == gjson.String:
 		return AppendMetaString(dst, v.Str)
+	case (v.IsObject() || v.IsArray()) && !strings.Contains(v.Raw, `"gs_`):
+		return appendMetaJSON(dst, v.Raw)
 	case v.IsObject():
-		if !strings.Contains(v.Raw, `"gs_`) {
-			return appendMetaJSON(dst, v.Raw)
-		}
-		dst = append(dst, '{')
-		start := len(dst)
-		v.ForEach(func(k, m gjson.Result) bool {
-			if isGupshupMember(k.Str) {
-				return true
-			}
-			dst = appendMemberKey(dst, start, k.Str)
-			dst = appendClean(dst, m)
-			return true
-		})
-		return append(dst, '}')
+		return appendObject(dst, v, cleanMember)
 	case v.IsArray():
-		if !strings.Contains(v.Raw, `"gs_`) {
-			return appendMetaJSON(dst, v.Raw)
-		}
-		dst = append(dst, '[')
-		start := len(dst)
-		v.ForEach(func(_, m gjson.Result) bool {
-			if len(dst) > start {
-				dst = append(dst, ',')
-			}
-			dst = appendClean(dst, m)
-			return true
-		})
-		return append(dst, ']')
+		return appendArray(dst, v, appendClean)
 	default: // numbers, true, false, null: their exact bytes
 		return append(dst, v.Raw...)
 	}
@@ -215,6 +192,48 @@ func appendClean(dst []byte, v gjson.Result) []byte {
 // additions ("gs_id", "gs_app_id", "gs_template_id", …).
 func isGupshupMember(name string) bool {
 	return strings.HasPrefix(name, "gs_")
+}
+
+// appendObject appends the object o without Gupshup's members (see
+// isGupshupMember), in input order; value writes each kept member's value
+// after its key.
+func appendObject(dst []byte, o gjson.Result, value func(dst []byte, name string, v gjson.Result) []byte) []byte {
+	dst = append(dst, '{')
+	start := len(dst)
+	o.ForEach(func(k, v gjson.Result) bool {
+		if !isGupshupMember(k.Str) {
+			dst = value(appendMemberKey(dst, start, k.Str), k.Str, v)
+		}
+		return true
+	})
+	return append(dst, '}')
+}
+
+// appendCleanMember appends the member name: v re-encoded by appendClean
+// (with a leading comma when needed, see appendMemberKey), nothing for one
+// of Gupshup's members.
+func appendCleanMember(dst []byte, start int, name string, v gjson.Result) []byte {
+	if isGupshupMember(name) {
+		return dst
+	}
+	return appendClean(appendMemberKey(dst, start, name), v)
+}
+
+// cleanMember is appendObject's value writer for appendClean.
+func cleanMember(dst []byte, _ string, v gjson.Result) []byte { return appendClean(dst, v) }
+
+// appendArray appends the array a, each element written by elem.
+func appendArray(dst []byte, a gjson.Result, elem func(dst []byte, e gjson.Result) []byte) []byte {
+	dst = append(dst, '[')
+	start := len(dst)
+	a.ForEach(func(_, e gjson.Result) bool {
+		if len(dst) > start {
+			dst = append(dst, ',')
+		}
+		dst = elem(dst, e)
+		return true
+	})
+	return append(dst, ']')
 }
 
 // appendMemberKey appends `"name":`, preceded by a comma unless the object
@@ -287,19 +306,12 @@ func isJSONNumber(s string) bool {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 	default:
 		return false
 	}
 	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = skipDigits(s, i+1); i < 0 {
 			return false
 		}
 	}
@@ -308,15 +320,24 @@ func isJSONNumber(s string) bool {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = skipDigits(s, i); i < 0 {
 			return false
 		}
 	}
 	return i == len(s)
+}
+
+// skipDigits returns the index in s after the run of ASCII digits that
+// starts at i, or -1 when there is none.
+func skipDigits(s string, i int) int {
+	d := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == d {
+		return -1
+	}
+	return i
 }
 
 // appendNumberish appends v as a JSON number when it is one or is a string

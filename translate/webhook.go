@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tidwall/gjson"
 )
@@ -151,26 +152,17 @@ type rootMembers struct {
 }
 
 func (m *rootMembers) read(root gjson.Result) {
-	root.ForEach(func(k, v gjson.Result) bool {
-		var dst *gjson.Result
-		switch k.Str {
-		case "object":
-			dst = &m.object
-		case "entry":
-			dst = &m.entry
-		case "version":
-			dst = &m.version
-		case "type":
-			dst = &m.typ
-		case "payload":
-			dst = &m.payload
-		case "timestamp":
-			dst = &m.timestamp
-		default:
-			return true
-		}
-		if !dst.Exists() {
-			*dst = v
+	readFirst(root, []string{"object", "entry", "version", "type", "payload", "timestamp"},
+		&m.object, &m.entry, &m.version, &m.typ, &m.payload, &m.timestamp)
+}
+
+// readFirst reads, in one pass over the object obj, the first occurrence of
+// the member named names[i] into *dst[i]; members it does not name are
+// skipped.
+func readFirst(obj gjson.Result, names []string, dst ...*gjson.Result) {
+	obj.ForEach(func(k, v gjson.Result) bool {
+		if i := slices.Index(names, k.Str); i >= 0 && !dst[i].Exists() {
+			*dst[i] = v
 		}
 		return true
 	})

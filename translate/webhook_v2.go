@@ -46,29 +46,8 @@ type v2MessageFields struct {
 }
 
 func (f *v2MessageFields) read(p gjson.Result) {
-	p.ForEach(func(k, v gjson.Result) bool {
-		var dst *gjson.Result
-		switch k.Str {
-		case "id":
-			dst = &f.id
-		case "source":
-			dst = &f.source
-		case "type":
-			dst = &f.typ
-		case "payload":
-			dst = &f.payload
-		case "sender":
-			dst = &f.sender
-		case "context":
-			dst = &f.context
-		default:
-			return true
-		}
-		if !dst.Exists() {
-			*dst = v
-		}
-		return true
-	})
+	readFirst(p, []string{"id", "source", "type", "payload", "sender", "context"},
+		&f.id, &f.source, &f.typ, &f.payload, &f.sender, &f.context)
 }
 
 // v2Message emits the Meta inbound message of a v2 "message" callback.
@@ -273,31 +252,8 @@ type v2EventFields struct {
 }
 
 func (f *v2EventFields) read(p gjson.Result) {
-	p.ForEach(func(k, v gjson.Result) bool {
-		var dst *gjson.Result
-		switch k.Str {
-		case "id":
-			dst = &f.id
-		case "gsId":
-			dst = &f.gsID
-		case "type":
-			dst = &f.typ
-		case "destination":
-			dst = &f.destination
-		case "payload":
-			dst = &f.payload
-		case "conversation":
-			dst = &f.conversation
-		case "pricing":
-			dst = &f.pricing
-		default:
-			return true
-		}
-		if !dst.Exists() {
-			*dst = v
-		}
-		return true
-	})
+	readFirst(p, []string{"id", "gsId", "type", "destination", "payload", "conversation", "pricing"},
+		&f.id, &f.gsID, &f.typ, &f.destination, &f.payload, &f.conversation, &f.pricing)
 }
 
 // v2Status emits the Meta status of a v2 "message-event" callback.

@@ -252,11 +252,7 @@ func (w *webhookWriter) appendMessagesValue(dst []byte, mv *messagesValue, it it
 			dst = appendMemberKey(dst, start, name)
 			dst = appendContacts(dst, v, it.match)
 		default:
-			if isGupshupMember(name) {
-				return true
-			}
-			dst = appendMemberKey(dst, start, name)
-			dst = appendClean(dst, v)
+			dst = appendCleanMember(dst, start, name, v)
 		}
 		return true
 	})
@@ -274,18 +270,14 @@ func (w *webhookWriter) appendMetadata(dst []byte, md gjson.Result) []byte {
 	}
 	hasID := false
 	md.ForEach(func(k, v gjson.Result) bool {
-		switch {
-		case k.Str == "phone_number_id":
+		if k.Str == "phone_number_id" {
 			hasID = true
 			if phone.PhoneNumberID != "" {
 				dst = appendStringMember(dst, start, k.Str, phone.PhoneNumberID)
 				return true
 			}
-		case isGupshupMember(k.Str):
-			return true
 		}
-		dst = appendMemberKey(dst, start, k.Str)
-		dst = appendClean(dst, v)
+		dst = appendCleanMember(dst, start, k.Str, v)
 		return true
 	})
 	if !hasID && phone.PhoneNumberID != "" {
@@ -359,11 +351,7 @@ func (w *webhookWriter) appendStatus(dst []byte, s gjson.Result, ev *WebhookEven
 			dst = appendStatusErrors(dst, v)
 			return true
 		}
-		if isGupshupMember(name) {
-			return true
-		}
-		dst = appendMemberKey(dst, start, name)
-		dst = appendClean(dst, v)
+		dst = appendCleanMember(dst, start, name, v)
 		return true
 	})
 	return append(dst, '}')
@@ -375,21 +363,12 @@ func appendConversation(dst []byte, c gjson.Result) []byte {
 	if !c.IsObject() {
 		return appendClean(dst, c)
 	}
-	dst = append(dst, '{')
-	start := len(dst)
-	c.ForEach(func(k, v gjson.Result) bool {
-		if isGupshupMember(k.Str) {
-			return true
+	return appendObject(dst, c, func(dst []byte, name string, v gjson.Result) []byte {
+		if name == "expiration_timestamp" {
+			return appendUnixSeconds(dst, v)
 		}
-		dst = appendMemberKey(dst, start, k.Str)
-		if k.Str == "expiration_timestamp" {
-			dst = appendUnixSeconds(dst, v)
-		} else {
-			dst = appendClean(dst, v)
-		}
-		return true
+		return appendClean(dst, v)
 	})
-	return append(dst, '}')
 }
 
 // appendStatusErrors appends statuses[].errors, each error completed with
@@ -399,73 +378,54 @@ func appendStatusErrors(dst []byte, errs gjson.Result) []byte {
 	if !errs.IsArray() {
 		return appendClean(dst, errs)
 	}
-	dst = append(dst, '[')
-	first := len(dst)
-	errs.ForEach(func(_, e gjson.Result) bool {
-		if len(dst) > first {
-			dst = append(dst, ',')
+	return appendArray(dst, errs, appendStatusError)
+}
+
+// appendStatusError appends one item of statuses[].errors (see
+// appendStatusErrors).
+func appendStatusError(dst []byte, e gjson.Result) []byte {
+	if !e.IsObject() {
+		return appendClean(dst, e)
+	}
+	title := e.Get("title")
+	hasMessage := e.Get("message").Exists()
+	hasData := e.Get("error_data").Exists()
+	return appendObject(dst, e, func(dst []byte, name string, v gjson.Result) []byte {
+		dst = appendClean(dst, v)
+		if title.Type != gjson.String {
+			return dst
 		}
-		if !e.IsObject() {
-			dst = appendClean(dst, e)
-			return true
+		addData := !hasData && name == "message" // after an existing message
+		if name == "title" && !hasMessage {
+			dst = append(dst, `,"message":`...)
+			dst = AppendMetaString(dst, title.Str)
+			addData = !hasData
 		}
-		title := e.Get("title")
-		hasMessage := e.Get("message").Exists()
-		hasData := e.Get("error_data").Exists()
-		dst = append(dst, '{')
-		start := len(dst)
-		e.ForEach(func(k, v gjson.Result) bool {
-			if isGupshupMember(k.Str) {
-				return true
-			}
-			dst = appendMemberKey(dst, start, k.Str)
-			dst = appendClean(dst, v)
-			if title.Type != gjson.String {
-				return true
-			}
-			addData := !hasData && k.Str == "message" // after an existing message
-			if k.Str == "title" && !hasMessage {
-				dst = appendStringMember(dst, start, "message", title.Str)
-				addData = !hasData
-			}
-			if addData {
-				dst = append(dst, `,"error_data":{"details":`...)
-				dst = AppendMetaString(dst, title.Str)
-				dst = append(dst, '}')
-			}
-			return true
-		})
-		dst = append(dst, '}')
-		return true
+		if addData {
+			dst = append(dst, `,"error_data":{"details":`...)
+			dst = AppendMetaString(dst, title.Str)
+			dst = append(dst, '}')
+		}
+		return dst
 	})
-	return append(dst, ']')
 }
 
 // appendMessage appends one messages[] item the Meta way: timestamp as a
 // string of seconds, reply context in the id space clients know, Gupshup's
 // media download URLs moved out to ev.Media.
 func (w *webhookWriter) appendMessage(dst []byte, m gjson.Result, ev *WebhookEvent) []byte {
-	dst = append(dst, '{')
-	start := len(dst)
-	m.ForEach(func(k, v gjson.Result) bool {
-		name := k.Str
-		if isGupshupMember(name) {
-			return true
-		}
-		dst = appendMemberKey(dst, start, name)
+	return appendObject(dst, m, func(dst []byte, name string, v gjson.Result) []byte {
 		switch name {
 		case "timestamp":
-			dst = appendUnixSeconds(dst, v)
+			return appendUnixSeconds(dst, v)
 		case "context":
-			dst = appendContext(dst, v, ev)
+			return appendContext(dst, v, ev)
 		case "image", "video", "audio", "document", "sticker":
-			dst = appendMedia(dst, v, ev)
+			return appendMedia(dst, v, ev)
 		default:
-			dst = appendClean(dst, v)
+			return appendClean(dst, v)
 		}
-		return true
 	})
-	return append(dst, '}')
 }
 
 // appendContext appends messages[].context with id set to Gupshup's id of
@@ -498,11 +458,7 @@ func appendContext(dst []byte, c gjson.Result, ev *WebhookEvent) []byte {
 		case "meta_msg_id":
 			return true
 		}
-		if isGupshupMember(name) {
-			return true
-		}
-		dst = appendMemberKey(dst, start, name)
-		dst = appendClean(dst, v)
+		dst = appendCleanMember(dst, start, name, v)
 		return true
 	})
 	return append(dst, '}')
@@ -530,11 +486,7 @@ func appendMedia(dst []byte, o gjson.Result, ev *WebhookEvent) []byte {
 		case "sha256":
 			ref.SHA256 = scalarString(v)
 		}
-		if isGupshupMember(name) {
-			return true
-		}
-		dst = appendMemberKey(dst, start, name)
-		dst = appendClean(dst, v)
+		dst = appendCleanMember(dst, start, name, v)
 		return true
 	})
 	ev.Media = append(ev.Media, ref)

@@ -46,24 +46,36 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Queue
 // t0 is where every suite clock starts.
 func t0() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
 
-// clock is a settable time source.
-type clock struct {
+// Clock is a settable time source for a queue's Options.Now, safe for
+// concurrent use.
+type Clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
+// NewClock returns a clock at the time every suite clock starts at
+// (2030-01-02 03:04:05 UTC).
+func NewClock() *Clock { return &Clock{now: t0()} }
+
 // Now returns the clock's time.
-func (c *clock) Now() time.Time {
+func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
 // Set moves the clock to at.
-func (c *clock) Set(at time.Time) {
+func (c *Clock) Set(at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = at
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 type suite struct {
@@ -71,9 +83,9 @@ type suite struct {
 }
 
 // fresh opens an empty queue whose clock starts at t0.
-func (s suite) fresh(t *testing.T) (store.Queue, *clock) {
+func (s suite) fresh(t *testing.T) (store.Queue, *Clock) {
 	t.Helper()
-	c := &clock{now: t0()}
+	c := NewClock()
 	return s.open(t, c.Now), c
 }
 
@@ -654,66 +666,56 @@ func (s suite) stats(t *testing.T) {
 func (s suite) ids(t *testing.T) {
 	t.Run("PutIDs then WAMID", func(t *testing.T) {
 		q, _ := s.fresh(t)
-		ctx := t.Context()
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs1", WAMID: "wamid.1"}, {GsID: "gs2", WAMID: "wamid.2"}}); err != nil {
+		if err := q.PutIDs(t.Context(), []store.IDPair{{GsID: "gs1", WAMID: "wamid.1"}, {GsID: "gs2", WAMID: "wamid.2"}}); err != nil {
 			t.Fatal(err)
 		}
-		for gs, want := range map[string]string{"gs1": "wamid.1", "gs2": "wamid.2"} {
-			got, ok, err := q.WAMID(ctx, gs)
-			if err != nil || !ok || got != want {
-				t.Fatalf("WAMID(%s) = %q, %v, %v, want %q", gs, got, ok, err, want)
-			}
-		}
-		if got, ok, err := q.WAMID(ctx, "unknown"); err != nil || ok || got != "" {
-			t.Fatalf("WAMID(unknown) = %q, %v, %v", got, ok, err)
-		}
-		if err := q.PutIDs(ctx, nil); err != nil {
+		wantWAMID(t, q, "gs1", "wamid.1")
+		wantWAMID(t, q, "gs2", "wamid.2")
+		wantWAMID(t, q, "unknown", "")
+		if err := q.PutIDs(t.Context(), nil); err != nil {
 			t.Fatalf("PutIDs(nil): %v", err)
 		}
 	})
 	t.Run("later pair for the same gs id wins", func(t *testing.T) {
 		q, _ := s.fresh(t)
-		ctx := t.Context()
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs", WAMID: "old"}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs", WAMID: "new"}}); err != nil {
-			t.Fatal(err)
-		}
-		if got, ok, err := q.WAMID(ctx, "gs"); err != nil || !ok || got != "new" {
-			t.Fatalf("WAMID = %q, %v, %v, want new", got, ok, err)
-		}
+		putID(t, q, "gs", "old")
+		putID(t, q, "gs", "new")
+		wantWAMID(t, q, "gs", "new")
 	})
 	t.Run("pairs expire after IDTTL", func(t *testing.T) {
 		q, c := s.fresh(t)
-		ctx := t.Context()
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs", WAMID: "w"}}); err != nil {
-			t.Fatal(err)
-		}
+		putID(t, q, "gs", "w")
 		c.Set(t0().Add(IDTTL - time.Minute))
-		if _, ok, err := q.WAMID(ctx, "gs"); err != nil || !ok {
-			t.Fatalf("before TTL: ok %v err %v", ok, err)
-		}
+		wantWAMID(t, q, "gs", "w")
 		c.Set(t0().Add(IDTTL + time.Minute))
-		if got, ok, err := q.WAMID(ctx, "gs"); err != nil || ok || got != "" {
-			t.Fatalf("after TTL: %q, %v, %v, want not found", got, ok, err)
-		}
+		wantWAMID(t, q, "gs", "")
 	})
 	t.Run("putting a pair again renews its TTL", func(t *testing.T) {
 		q, c := s.fresh(t)
-		ctx := t.Context()
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs", WAMID: "w"}}); err != nil {
-			t.Fatal(err)
-		}
+		putID(t, q, "gs", "w")
 		c.Set(t0().Add(IDTTL / 2))
-		if err := q.PutIDs(ctx, []store.IDPair{{GsID: "gs", WAMID: "w"}}); err != nil {
-			t.Fatal(err)
-		}
+		putID(t, q, "gs", "w")
 		c.Set(t0().Add(IDTTL + time.Minute))
-		if _, ok, err := q.WAMID(ctx, "gs"); err != nil || !ok {
-			t.Fatalf("renewed pair: ok %v err %v, want found", ok, err)
-		}
+		wantWAMID(t, q, "gs", "w")
 	})
+}
+
+// putID stores the pair gs → wamid.
+func putID(t *testing.T, q store.Queue, gs, wamid string) {
+	t.Helper()
+	if err := q.PutIDs(t.Context(), []store.IDPair{{GsID: gs, WAMID: wamid}}); err != nil {
+		t.Fatalf("PutIDs(%s → %s): %v", gs, wamid, err)
+	}
+}
+
+// wantWAMID checks that WAMID(gs) finds want, or finds nothing when want is
+// "".
+func wantWAMID(t *testing.T, q store.Queue, gs, want string) {
+	t.Helper()
+	got, ok, err := q.WAMID(t.Context(), gs)
+	if err != nil || ok != (want != "") || got != want {
+		t.Fatalf("WAMID(%s) = %q, %v, %v, want %q", gs, got, ok, err, want)
+	}
 }
 
 // calls lists one call of every Queue method (except Close).
