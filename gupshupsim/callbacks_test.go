@@ -772,6 +772,12 @@ func TestCloseStopsPendingRetries(t *testing.T) {
 	createSub(t, srv.URL, "url", rc.URL, "tag", "v3", "version", "3", "modes", "ENQUEUED,SENT,DELIVERED")
 	send(t, srv.URL, "919876543210", "text")
 	rc.wait(t, 1)
+	// The receiver has answered; wait until the sim has recorded the
+	// failed attempt (an attempt Close cuts short is not recorded).
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sim.Callbacks()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 
 	done := make(chan struct{})
 	go func() {
