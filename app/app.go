@@ -176,12 +176,13 @@ func (a *App) media(cfg *config.Config, up *upstream.Client, opts *server.Option
 		return fmt.Errorf("media.url_key: %w", err)
 	}
 	opts.Media = &server.MediaOptions{
-		API:       up,
-		Index:     a.Queue,
-		Signer:    signer,
-		PublicURL: cfg.PublicURL,
-		URLTTL:    cfg.Media.URLTTL,
-		SpoolDir:  cfg.Media.SpoolDir,
+		API:             up,
+		Index:           a.Queue,
+		Signer:          signer,
+		PublicURL:       cfg.PublicURL,
+		URLTTL:          cfg.Media.URLTTL,
+		SpoolDir:        cfg.Media.SpoolDir,
+		TransferTimeout: cfg.Media.TransferTimeout,
 		Cache: mediacache.New(mediacache.Options{
 			MaxBytes: cfg.Media.CacheBytes, MaxItemBytes: cfg.Media.CacheItemBytes, TTL: cfg.Media.CacheTTL}),
 	}

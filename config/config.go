@@ -127,6 +127,9 @@ type MediaConfig struct {
 	// SpoolDir holds uploads while they are checked. Default: the system
 	// temporary directory.
 	SpoolDir string `yaml:"spool_dir"`
+	// TransferTimeout replaces server.read_timeout and write_timeout for
+	// media uploads and downloads (up to 100 MB). Default 10m.
+	TransferTimeout time.Duration `yaml:"transfer_timeout"`
 }
 
 // AdminConfig guards the admin endpoints.
@@ -431,6 +434,7 @@ func (c *Config) applyDefaults() {
 	md := &c.Media
 	setDefaultDur(&md.URLTTL, 5*time.Minute)
 	setDefaultDur(&md.CacheTTL, 10*time.Minute)
+	setDefaultDur(&md.TransferTimeout, 10*time.Minute)
 	if md.CacheBytes == 0 {
 		md.CacheBytes = 64 << 20
 	}

@@ -791,7 +791,8 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			SubscriptionTag:   "waproxy",
 			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
 		},
-		Media: MediaConfig{URLTTL: 5 * time.Minute, CacheBytes: 64 << 20, CacheItemBytes: 16 << 20, CacheTTL: 10 * time.Minute},
+		Media: MediaConfig{URLTTL: 5 * time.Minute, CacheBytes: 64 << 20, CacheItemBytes: 16 << 20, CacheTTL: 10 * time.Minute,
+			TransferTimeout: 10 * time.Minute},
 		Tenants: []Tenant{{
 			Name:         "acme",
 			Tokens:       []string{"tok-acme"},
@@ -861,6 +862,7 @@ media:
   cache_item_bytes: 100
   cache_ttl: 1h
   spool_dir: /var/tmp
+  transfer_timeout: 1m
 tenants:
   - name: acme
     tokens: [tok]
@@ -921,7 +923,7 @@ tenants:
 		},
 		Admin: AdminConfig{Token: "adm"},
 		Media: MediaConfig{URLKey: "0123456789abcdef0123456789abcdef", URLTTL: time.Minute,
-			CacheBytes: 1000, CacheItemBytes: 100, CacheTTL: time.Hour, SpoolDir: "/var/tmp"},
+			CacheBytes: 1000, CacheItemBytes: 100, CacheTTL: time.Hour, SpoolDir: "/var/tmp", TransferTimeout: time.Minute},
 		Tenants: []Tenant{{
 			Name:    "acme",
 			Tokens:  []string{"tok"},

@@ -48,6 +48,18 @@ type MediaOptions struct {
 	URLTTL time.Duration
 	// SpoolDir holds uploads while they are checked. Default os.TempDir().
 	SpoolDir string
+	// TransferTimeout replaces the server's read/write timeouts for
+	// uploads and downloads, which may carry 100 MB. Default 10m.
+	TransferTimeout time.Duration
+}
+
+// extendDeadlines gives a media transfer TransferTimeout instead of the
+// server's short request timeouts.
+func (s *Server) extendDeadlines(c *gin.Context) {
+	rc := http.NewResponseController(c.Writer)
+	until := time.Now().Add(s.opt.Media.TransferTimeout)
+	_ = rc.SetReadDeadline(until)
+	_ = rc.SetWriteDeadline(until)
 }
 
 // downloadPath is where media bytes are served: /waproxy/media/{id}.
@@ -123,6 +135,7 @@ func (s *Server) upload(c *gin.Context) {
 		s.fail(c, translate.UnknownObject("post", objectID))
 		return
 	}
+	s.extendDeadlines(c)
 	r := c.Request
 	r.Body = http.MaxBytesReader(c.Writer, r.Body, maxMediaBytes+(1<<20))
 	mr, err := r.MultipartReader()
@@ -363,6 +376,7 @@ func (s *Server) download(c *gin.Context) {
 		serveItem(c, item)
 		return
 	}
+	s.extendDeadlines(c)
 	resp, e := s.openMedia(c, tenant, m)
 	if e != nil {
 		s.fail(c, e)

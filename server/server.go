@@ -129,6 +129,9 @@ func New(opt Options) *Server {
 		if m.URLTTL <= 0 {
 			m.URLTTL = 5 * time.Minute
 		}
+		if m.TransferTimeout <= 0 {
+			m.TransferTimeout = 10 * time.Minute
+		}
 		e.POST("/:p1/media", s.upload)
 		e.POST("/:p1/:p2/media", s.upload)
 		for _, p := range []string{"/:p1", "/:p1/:p2"} {
