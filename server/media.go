@@ -100,7 +100,8 @@ type spool struct {
 	sha    string
 	name   string
 	ctype  string
-	capped bool // more than maxMediaBytes arrived
+	limit  int64 // bytes kept at most
+	capped bool  // more than limit arrived
 }
 
 func (sp *spool) open() (io.ReadCloser, error) { return os.Open(sp.f.Name()) }
@@ -166,7 +167,7 @@ func (s *Server) upload(c *gin.Context) {
 			if sp != nil {
 				break
 			}
-			sp, err = s.spoolPart(part)
+			sp, err = s.spoolPart(part, spoolLimit(mimeType, part.Header.Get("Content-Type")))
 			if err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) && sp != nil {
@@ -192,7 +193,7 @@ checked:
 	if sp != nil {
 		u.FileType, u.Size = sp.ctype, sp.size
 		if sp.capped {
-			u.Size = maxMediaBytes + 1
+			u.Size = sp.limit + 1
 		}
 	}
 	mimeType, _, verr := translate.CheckMediaUpload(u)
@@ -229,10 +230,26 @@ checked:
 	c.Data(http.StatusOK, jsonType, translate.MediaUploadResponse(nil, id))
 }
 
+// spoolLimit is how much of an upload is worth keeping: the limit of its
+// kind when the type is already known, else the largest any kind allows.
+func spoolLimit(types ...string) int64 {
+	limit := int64(0)
+	for _, t := range types {
+		if k, ok := translate.MediaKindOf(t); ok && k.MaxBytes > limit {
+			limit = k.MaxBytes
+		}
+	}
+	if limit == 0 {
+		return maxMediaBytes
+	}
+	return limit
+}
+
 // spoolPart copies a file part to a temporary file, hashing and counting;
-// more than maxMediaBytes marks the spool capped.
-func (s *Server) spoolPart(part *multipart.Part) (*spool, error) {
-	sp := &spool{name: part.FileName(), ctype: part.Header.Get("Content-Type")}
+// more than limit bytes stops the copy and marks the spool capped (the
+// upload is refused as too large without reading the rest).
+func (s *Server) spoolPart(part *multipart.Part, limit int64) (*spool, error) {
+	sp := &spool{name: part.FileName(), ctype: part.Header.Get("Content-Type"), limit: limit}
 	if sp.name == "" {
 		sp.name = "file"
 	}
@@ -242,9 +259,9 @@ func (s *Server) spoolPart(part *multipart.Part) (*spool, error) {
 	}
 	sp.f = f
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(part, maxMediaBytes+1))
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(part, limit+1))
 	sp.size = n
-	sp.capped = n > maxMediaBytes
+	sp.capped = n > limit
 	sp.sha = hex.EncodeToString(h.Sum(nil))
 	return sp, err
 }
