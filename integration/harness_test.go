@@ -49,6 +49,8 @@ type world struct {
 	app *app.App
 	// cfg is the config it was built from; PublicURL is the proxy's URL.
 	cfg *config.Config
+	// spoolDir is media.spool_dir, where uploads wait while checked.
+	spoolDir string
 }
 
 type syncBuffer struct {
@@ -109,6 +111,13 @@ type worldOptions struct {
 	statusSequence     []string
 	callbackInterval   time.Duration
 	callbackRetryDelay time.Duration
+
+	// mediaURLTTL is media.url_ttl (default: the product's, 5m).
+	mediaURLTTL time.Duration
+	// notCAPIA marks appA in the simulator as not on the Cloud API: its
+	// media uploads answer 400 "Only CAPI apps allowed to generate media
+	// ID".
+	notCAPIA bool
 }
 
 // webhookYAML renders a tenant's webhook block ("" without one).
@@ -132,17 +141,22 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.callbackRetryDelay == 0 {
 		o.callbackRetryDelay = 50 * time.Millisecond
 	}
+	// The simulator's URL is known before it serves: the media urls of
+	// simulated inbound messages point at it.
+	w.simTS = httptest.NewUnstartedServer(nil)
 	w.sim = gupshupsim.New(gupshupsim.Options{
 		Apps: []gupshupsim.App{
-			{ID: appA, Name: "AppA", Token: appTokA},
+			{ID: appA, Name: "AppA", Token: appTokA, NotCAPI: o.notCAPIA},
 			{ID: appB, Name: "AppB"},
 		},
 		PartnerEmail: email, PartnerSecret: secret,
 		StatusSequence:     o.statusSequence,
 		CallbackInterval:   o.callbackInterval,
 		CallbackRetryDelay: o.callbackRetryDelay,
+		MediaBaseURL:       "http://" + w.simTS.Listener.Addr().String(),
 	})
-	w.simTS = httptest.NewServer(w.sim)
+	w.simTS.Config.Handler = w.sim
+	w.simTS.Start()
 	t.Cleanup(w.simTS.Close)
 	up := o.upstreamURL
 	if up == "" {
@@ -175,6 +189,12 @@ webhooks:
 			relay += fmt.Sprintf("  subscription_modes: [%s]\n", strings.Join(o.subscriptionModes, ", "))
 		}
 		relay += fmt.Sprintf("admin: {token: %q}\n", adminToken)
+	}
+	// Uploads are spooled in the world's own directory (w.spoolDir).
+	w.spoolDir = t.TempDir()
+	relay += fmt.Sprintf("media:\n  spool_dir: %q\n", w.spoolDir)
+	if o.mediaURLTTL != 0 {
+		relay += fmt.Sprintf("  url_ttl: %s\n", o.mediaURLTTL)
 	}
 	yml := fmt.Sprintf(`
 public_url: %q

@@ -370,12 +370,15 @@ func (s *Server) download(c *gin.Context) {
 	var tenant *auth.Tenant
 	if tok := c.Query("token"); tok != "" {
 		name, err := s.opt.Media.Signer.Verify(tok, id, time.Now())
-		if err != nil {
+		switch {
+		case err == nil:
+			tenant = s.opt.Directory.Tenant(name)
+		case bearer(c.Request) == "" && c.Query("access_token") == "":
 			logOf(c).err = "download token: " + err.Error()
 			s.fail(c, translate.InvalidToken())
 			return
 		}
-		tenant = s.opt.Directory.Tenant(name)
+		// An expired URL fetched with the owner's bearer still works.
 	}
 	if tenant == nil {
 		t, ok := s.authenticate(c)
@@ -521,8 +524,11 @@ func (s *Server) openMedia(c *gin.Context, tenant *auth.Tenant, m store.Media) (
 	}
 	switch {
 	case errors.As(err, &se):
-		// "Invalid Media Id" (expired at Gupshup: 7 days for inbound) is
-		// Graph's unknown object.
+		// "Invalid Media Id" (expired at Gupshup: 7 days for inbound), or
+		// an inbound file URL that is gone, is Graph's unknown object.
+		if m.URL != "" && (se.Status == http.StatusNotFound || se.Status == http.StatusGone) {
+			return nil, translate.MediaNotFound("get", m.ID)
+		}
 		return nil, translate.UpstreamMediaError("get", m.ID, se.Status, se.Body, "")
 	case errors.Is(err, upstream.ErrNotSent):
 		return nil, translate.Unreachable("connection failed")

@@ -217,6 +217,8 @@ var upstreamRules = []upstreamRule{
 		title: "Invalid parameter", details: ""},
 	{name: "invalid_json_payload", message: "invalid json payload", httpOut: 400, code: CodeInvalidParam,
 		title: "Invalid parameter", details: ""},
+	{name: "review_parameters", message: "please review the request parameters", httpOut: 400, code: CodeInvalidParam,
+		title: "Invalid parameter", details: ""},
 	{name: "flow_not_published", message: "flow was never published", httpOut: 400, code: CodeInvalidParam,
 		title: "Invalid parameter", details: ""},
 	{name: "whatsapp_invalid_response", minCode: 4002, maxCode: 4002, httpOut: 500, code: CodeGeneric,

@@ -40,6 +40,7 @@ var upstreamCases = []struct {
 	{"http_413_file_size", 413, `{"status":"error","message":"File size exceeds the maximum limit!"}`, "", "file_too_large"},
 	{"outbound_event_not_supported", 400, `{"status":"error","message":"Outbound event not supported"}`, "", "event_not_supported"},
 	{"invalid_json_payload", 400, `{"status":"error","message":"Invalid JSON payload"}`, "", "invalid_json_payload"},
+	{"review_parameters", 400, `{"status":"error","message":"Please review the request parameters and retry"}`, "", "review_parameters"},
 	{"flow_never_published", 400, `{"status":"error","message":"Flow was never published, it cannot be deprecated"}`, "", "flow_not_published"},
 	{"code_4002_whatsapp_invalid_response", 400, `{"status":"error","message":"Invalid response from WhatsApp","code":4002}`, "", "whatsapp_invalid_response"},
 	{"http_500_internal", 500, `{"status":"error","message":"Internal Server Error"}`, "", "upstream_5xx"},
