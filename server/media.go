@@ -68,15 +68,6 @@ const downloadPath = "/waproxy/media/"
 // maxMediaBytes is the largest upload any kind allows (documents).
 const maxMediaBytes = translate.MaxMediaBytes
 
-// mediaObject returns the object id of /{version}/{id} or /{id}.
-func mediaObject(c *gin.Context) (string, bool) {
-	p1, p2 := c.Param("p1"), c.Param("p2")
-	if p2 == "" {
-		return p1, true
-	}
-	return p2, versionRe.MatchString(p1)
-}
-
 // authenticate finds the caller's tenant from the bearer token or the
 // access_token query parameter.
 func (s *Server) authenticate(c *gin.Context) (*auth.Tenant, bool) {
@@ -117,13 +108,9 @@ func (sp *spool) remove() {
 // upload spooled to disk (never held in memory), checked against Meta's
 // types and limits, then streamed to Gupshup.
 func (s *Server) upload(c *gin.Context) {
-	objectID := c.Param("p1")
-	if p2 := c.Param("p2"); p2 != "" {
-		if !versionRe.MatchString(objectID) {
-			s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-			return
-		}
-		objectID = p2
+	objectID, ok := s.object(c)
+	if !ok {
+		return
 	}
 	tenant, ok := s.authenticate(c)
 	if !ok {
@@ -204,15 +191,10 @@ checked:
 	}
 	l.msgType = "media:" + mimeType
 	file := upstream.MediaFile{Name: sp.name, MimeType: mimeType, Size: sp.size, Open: sp.open}
-	resp, merr := s.callSend(c, phone, "media_upload", func(ctx context.Context, token string) (*upstream.Response, error) {
+	resp, ok := s.call(c, phone, "media_upload", nil, func(ctx context.Context, token string) (*upstream.Response, error) {
 		return s.opt.Media.API.UploadMedia(ctx, phone.AppID, token, file)
 	})
-	if merr != nil {
-		s.fail(c, merr)
-		return
-	}
-	if resp.Status/100 != 2 {
-		s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+	if !ok {
 		return
 	}
 	id, ok := translate.GupshupMediaID(resp.Body)
@@ -288,22 +270,29 @@ func (s *Server) ownedMedia(c *gin.Context, tenant *auth.Tenant, id string) (sto
 	return m, true
 }
 
-// mediaInfo serves GET /{version}/{media-id}: Meta's lookup with a
-// short-lived download URL on the proxy.
-func (s *Server) mediaInfo(c *gin.Context) {
-	id, ok := mediaObject(c)
+// mediaRequest reads the media id from a /{version}/{media-id} path,
+// authenticates the caller and checks it owns the media.
+func (s *Server) mediaRequest(c *gin.Context) (*auth.Tenant, store.Media, bool) {
+	id, ok := s.object(c)
 	if !ok {
-		s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-		return
+		return nil, store.Media{}, false
 	}
 	tenant, ok := s.authenticate(c)
 	if !ok {
-		return
+		return nil, store.Media{}, false
 	}
 	m, ok := s.ownedMedia(c, tenant, id)
+	return tenant, m, ok
+}
+
+// mediaInfo serves GET /{version}/{media-id}: Meta's lookup with a
+// short-lived download URL on the proxy.
+func (s *Server) mediaInfo(c *gin.Context) {
+	tenant, m, ok := s.mediaRequest(c)
 	if !ok {
 		return
 	}
+	id := m.ID
 	if m.Size < 0 || m.SHA256 == "" || m.MimeType == "" {
 		// Inbound media whose size or hash Gupshup did not report: fetch
 		// it once (the download that usually follows is then served from
@@ -327,33 +316,22 @@ func (s *Server) mediaInfo(c *gin.Context) {
 
 // deleteMedia serves DELETE /{version}/{media-id}.
 func (s *Server) deleteMedia(c *gin.Context) {
-	id, ok := mediaObject(c)
-	if !ok {
-		s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-		return
-	}
-	tenant, ok := s.authenticate(c)
+	tenant, m, ok := s.mediaRequest(c)
 	if !ok {
 		return
 	}
-	m, ok := s.ownedMedia(c, tenant, id)
-	if !ok {
-		return
-	}
+	id := m.ID
 	phone, ok := tenant.PhoneOfApp(m.AppID)
 	if !ok {
 		s.fail(c, translate.UnknownObject("delete", id))
 		return
 	}
-	resp, merr := s.callSend(c, phone, "media_delete", func(ctx context.Context, token string) (*upstream.Response, error) {
-		return s.opt.Media.API.DeleteMedia(ctx, m.AppID, token, id)
-	})
-	if merr != nil {
-		s.fail(c, merr)
-		return
+	notFound := func(r *upstream.Response) *translate.Error {
+		return translate.UpstreamMediaError("delete", id, r.Status, r.Body, r.RetryAfter)
 	}
-	if resp.Status/100 != 2 {
-		s.fail(c, translate.UpstreamMediaError("delete", id, resp.Status, resp.Body, resp.RetryAfter))
+	if _, ok := s.call(c, phone, "media_delete", notFound, func(ctx context.Context, token string) (*upstream.Response, error) {
+		return s.opt.Media.API.DeleteMedia(ctx, m.AppID, token, id)
+	}); !ok {
 		return
 	}
 	_ = s.opt.Media.Index.DeleteMedia(c.Request.Context(), id)

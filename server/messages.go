@@ -31,13 +31,9 @@ type request struct {
 // messages serves POST|PUT /{version}/{phone-number-id}/messages and the
 // unversioned form.
 func (s *Server) messages(c *gin.Context) {
-	objectID := c.Param("p1")
-	if p2 := c.Param("p2"); p2 != "" {
-		if !versionRe.MatchString(objectID) {
-			s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-			return
-		}
-		objectID = p2
+	objectID, ok := s.object(c)
+	if !ok {
+		return
 	}
 	req, ok := s.parse(c, objectID)
 	if !ok {
@@ -74,15 +70,10 @@ func (s *Server) messages(c *gin.Context) {
 		s.statusUpdate(c, req)
 		return
 	}
-	resp, merr := s.callSend(c, req.phone, "v3_message", func(ctx context.Context, token string) (*upstream.Response, error) {
+	resp, ok := s.call(c, req.phone, "v3_message", nil, func(ctx context.Context, token string) (*upstream.Response, error) {
 		return s.opt.Upstream.SendMessage(ctx, req.phone.AppID, token, send.Form)
 	})
-	if merr != nil {
-		s.fail(c, merr)
-		return
-	}
-	if resp.Status/100 != 2 {
-		s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+	if !ok {
 		return
 	}
 	out := s.getBuf()
@@ -99,18 +90,47 @@ func (s *Server) messages(c *gin.Context) {
 // statusUpdate serves a read receipt (with or without a typing indicator):
 // Gupshup's v1/event call, answered {"success":true} like Graph.
 func (s *Server) statusUpdate(c *gin.Context, req *request) {
-	resp, merr := s.callSend(c, req.phone, "v1_event", func(ctx context.Context, token string) (*upstream.Response, error) {
+	if _, ok := s.call(c, req.phone, "v1_event", nil, func(ctx context.Context, token string) (*upstream.Response, error) {
 		return s.opt.Upstream.SendEvent(ctx, req.phone.AppID, token, req.body)
-	})
-	if merr != nil {
-		s.fail(c, merr)
-		return
-	}
-	if resp.Status/100 != 2 {
-		s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+	}); !ok {
 		return
 	}
 	c.Data(http.StatusOK, jsonType, []byte(translate.Success))
+}
+
+// object returns the object id of /{version}/{id}/… or /{id}/…, failing
+// the request with Graph's unknown-path error when the first segment of a
+// two-segment path is not a version.
+func (s *Server) object(c *gin.Context) (string, bool) {
+	p1, p2 := c.Param("p1"), c.Param("p2")
+	if p2 == "" {
+		return p1, true
+	}
+	if !versionRe.MatchString(p1) {
+		s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
+		return "", false
+	}
+	return p2, true
+}
+
+// call makes a Gupshup call through callSend and fails the request on any
+// error or non-2xx answer, mapped by mapErr (nil: translate.UpstreamError).
+func (s *Server) call(c *gin.Context, p *auth.Phone, endpoint string, mapErr func(*upstream.Response) *translate.Error,
+	fn func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, bool) {
+	resp, merr := s.callSend(c, p, endpoint, fn)
+	if merr != nil {
+		s.fail(c, merr)
+		return nil, false
+	}
+	if resp.Status/100 != 2 {
+		if mapErr == nil {
+			s.fail(c, translate.UpstreamError(resp.Status, resp.Body, resp.RetryAfter))
+		} else {
+			s.fail(c, mapErr(resp))
+		}
+		return nil, false
+	}
+	return resp, true
 }
 
 // callSend makes one Gupshup call with the app token, refreshing the token
