@@ -166,18 +166,27 @@ func (c *Client) token(ctx context.Context, method, path, auth, contentType stri
 func (c *Client) do(ctx context.Context, method, path, token, contentType string, body []byte) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	return retryDials(ctx, c.dials, func() (*Response, error) {
+		return c.once(ctx, method, path, token, contentType, body)
+	})
+}
+
+// retryDials runs once up to dials times while it fails with ErrNotSent
+// (the connection was never made, so nothing reached Gupshup).
+func retryDials[T any](ctx context.Context, dials int, once func() (T, error)) (T, error) {
+	var zero T
 	var lastErr error
-	for attempt := 0; attempt < c.dials; attempt++ {
-		resp, err := c.once(ctx, method, path, token, contentType, body)
+	for attempt := 0; attempt < dials; attempt++ {
+		v, err := once()
 		if err == nil {
-			return resp, nil
+			return v, nil
 		}
 		lastErr = err
 		if !errors.Is(err, ErrNotSent) || ctx.Err() != nil {
 			break
 		}
 	}
-	return nil, lastErr
+	return zero, lastErr
 }
 
 func (c *Client) once(ctx context.Context, method, path, token, contentType string, body []byte) (*Response, error) {

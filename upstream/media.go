@@ -228,18 +228,7 @@ type streamRequest struct {
 // stream performs a media call: only failed dials (nothing sent) are
 // retried, and only when the body can be opened again.
 func (c *Client) stream(ctx context.Context, sr streamRequest) (*http.Response, error) {
-	var lastErr error
-	for attempt := 0; attempt < c.dials; attempt++ {
-		resp, err := c.streamOnce(ctx, sr)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if !errors.Is(err, ErrNotSent) || ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
+	return retryDials(ctx, c.dials, func() (*http.Response, error) { return c.streamOnce(ctx, sr) })
 }
 
 // streamOnce performs one attempt. The answer's headers must arrive within
