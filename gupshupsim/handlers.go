@@ -167,19 +167,7 @@ func (s *Sim) allow(calls *[]time.Time, limit int, now time.Time) (bool, time.Du
 	if !s.rateLimit {
 		return true, 0
 	}
-	cutoff := now.Add(-RateLimitWindow)
-	kept := (*calls)[:0]
-	for _, t := range *calls {
-		if t.After(cutoff) {
-			kept = append(kept, t)
-		}
-	}
-	*calls = kept
-	if len(kept) >= limit {
-		return false, kept[0].Sub(cutoff)
-	}
-	*calls = append(kept, now)
-	return true, 0
+	return slidingWindow(calls, limit, RateLimitWindow, now)
 }
 
 func writeTooMany(w http.ResponseWriter, wait time.Duration) {
