@@ -101,6 +101,7 @@ const (
 	bucketIDs      = "ids"
 	bucketIDsExp   = "idsexp"
 	bucketMedia    = "media"
+	bucketFlows    = "flows"
 )
 
 // sweepChunk bounds how many expired entries one sweeper transaction
@@ -185,7 +186,7 @@ func Open(path string, opt Options) (*Bolt, error) {
 // init creates the buckets and rebuilds the pending and dead counters.
 func (b *Bolt) init() error {
 	err := b.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketEvents, bucketDue, bucketDead, bucketDedup, bucketDedupExp, bucketIDs, bucketIDsExp, bucketMedia} {
+		for _, name := range []string{bucketEvents, bucketDue, bucketDead, bucketDedup, bucketDedupExp, bucketIDs, bucketIDsExp, bucketMedia, bucketFlows} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

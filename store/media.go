@@ -39,66 +39,121 @@ type MediaIndex interface {
 	DeleteMedia(ctx context.Context, id string) error
 }
 
+// Flow binds a WhatsApp Flow id to the tenant and app it was created or
+// listed under.
+type Flow struct {
+	ID      string    `json:"id"`
+	Tenant  string    `json:"tenant"`
+	AppID   string    `json:"app_id"`
+	Created time.Time `json:"created"`
+}
+
+// FlowIndex remembers flow ids.
+type FlowIndex interface {
+	PutFlow(ctx context.Context, f Flow) error
+	Flow(ctx context.Context, id string) (Flow, bool, error)
+	DeleteFlow(ctx context.Context, id string) error
+}
+
 // PutMedia records (or replaces) a media id.
 func (b *Bolt) PutMedia(ctx context.Context, m Media) error {
-	release, err := b.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if m.ID == "" {
-		return fmt.Errorf("store: media without id")
-	}
 	if m.Created.IsZero() {
 		m.Created = b.opt.Now()
 	}
-	v, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("store: media %s: %w", m.ID, err)
-	}
-	return b.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketMedia)).Put([]byte(m.ID), v)
-	})
+	return b.putRecord(ctx, bucketMedia, m.ID, m)
 }
 
 // Media returns a media id's record unless it is unknown or older than
 // MediaTTL.
 func (b *Bolt) Media(ctx context.Context, id string) (Media, bool, error) {
-	release, err := b.enter(ctx)
-	if err != nil {
-		return Media{}, false, err
-	}
-	defer release()
 	var m Media
-	var ok bool
-	err = b.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket([]byte(bucketMedia)).Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		if err := json.Unmarshal(v, &m); err != nil {
-			return fmt.Errorf("media %s: %w", id, errCorrupt)
-		}
-		ok = b.opt.Now().Sub(m.Created) < b.opt.MediaTTL
-		return nil
-	})
-	if err != nil {
-		return Media{}, false, fmt.Errorf("store: %w", err)
-	}
-	if !ok {
-		return Media{}, false, nil
+	ok, err := b.getRecord(ctx, bucketMedia, id, &m)
+	if err != nil || !ok || b.opt.Now().Sub(m.Created) >= b.opt.MediaTTL {
+		return Media{}, false, err
 	}
 	return m, true, nil
 }
 
 // DeleteMedia forgets a media id (no error when unknown).
 func (b *Bolt) DeleteMedia(ctx context.Context, id string) error {
+	return b.deleteRecord(ctx, bucketMedia, id)
+}
+
+// PutFlow records (or replaces) a flow id.
+func (b *Bolt) PutFlow(ctx context.Context, f Flow) error {
+	if f.Created.IsZero() {
+		f.Created = b.opt.Now()
+	}
+	return b.putRecord(ctx, bucketFlows, f.ID, f)
+}
+
+// Flow returns a flow id's record.
+func (b *Bolt) Flow(ctx context.Context, id string) (Flow, bool, error) {
+	var f Flow
+	ok, err := b.getRecord(ctx, bucketFlows, id, &f)
+	if err != nil || !ok {
+		return Flow{}, false, err
+	}
+	return f, true, nil
+}
+
+// DeleteFlow forgets a flow id (no error when unknown).
+func (b *Bolt) DeleteFlow(ctx context.Context, id string) error {
+	return b.deleteRecord(ctx, bucketFlows, id)
+}
+
+// putRecord stores v as JSON under id in bucket (group-committed).
+func (b *Bolt) putRecord(ctx context.Context, bucket, id string, v any) error {
+	release, err := b.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if id == "" {
+		return fmt.Errorf("store: %s record without id", bucket)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: %s %s: %w", bucket, id, err)
+	}
+	return b.db.Batch(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).Put([]byte(id), raw)
+	})
+}
+
+// getRecord decodes the JSON stored under id in bucket into v.
+func (b *Bolt) getRecord(ctx context.Context, bucket, id string, v any) (bool, error) {
+	release, err := b.enter(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	var ok bool
+	err = b.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket([]byte(bucket)).Get([]byte(id))
+		if raw == nil {
+			return nil
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			return fmt.Errorf("%s %s: %w", bucket, id, errCorrupt)
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return ok, nil
+}
+
+// deleteRecord removes id from bucket.
+func (b *Bolt) deleteRecord(ctx context.Context, bucket, id string) error {
 	release, err := b.enter(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
 	return b.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketMedia)).Delete([]byte(id))
+		return tx.Bucket([]byte(bucket)).Delete([]byte(id))
 	})
 }

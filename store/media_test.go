@@ -73,3 +73,36 @@ func TestBoltMediaIndex(t *testing.T) {
 		t.Errorf("cancelled ctx: %v", err)
 	}
 }
+
+func TestBoltFlowIndex(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "f.db")
+	b, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f := Flow{ID: "1234567890123456", Tenant: "a", AppID: "app-a"}
+	if err := b.PutFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutFlow(ctx, Flow{}); err == nil {
+		t.Error("a flow without id was accepted")
+	}
+	b.Close()
+	b, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, ok, err := b.Flow(ctx, f.ID)
+	if err != nil || !ok || got.Tenant != "a" || got.AppID != "app-a" || got.Created.IsZero() {
+		t.Fatalf("after reopen: %+v, %v, %v", got, ok, err)
+	}
+	if err := b.DeleteFlow(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.Flow(ctx, f.ID); ok {
+		t.Error("a deleted flow was found")
+	}
+}
