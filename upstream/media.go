@@ -25,9 +25,10 @@ import (
 // or https URL. Nothing was sent.
 var ErrBadURL = errors.New("upstream: URL not allowed")
 
-// ErrMediaFile wraps failures of the media file itself during UploadMedia:
-// MediaFile.Open failed, reading it failed, or it did not have MediaFile.Size
-// bytes. The upload was not completed, so Gupshup stored nothing.
+// ErrMediaFile wraps failures of the file itself during UploadMedia and
+// UpdateFlowJSON: MediaFile.Open is nil or failed, MimeType is not a media
+// type, reading failed, or the file did not have MediaFile.Size bytes. The
+// upload was not completed, so Gupshup stored nothing.
 var ErrMediaFile = errors.New("upstream: media file")
 
 // maxErrorBody bounds how much of a non-2xx media answer is read into a
@@ -41,11 +42,13 @@ const maxRedirects = 5
 // dial is retried with a fresh reader), so it must return the file from its
 // beginning every time, e.g. by opening a spooled temp file again.
 type MediaFile struct {
-	// Name is the part's filename. Default "file".
+	// Name is the part's filename. Default "file" (UpdateFlowJSON:
+	// "flow.json").
 	Name string
 	// MimeType is the file's media type, e.g. "image/jpeg" or
-	// "audio/ogg; codecs=opus". Required. The part's Content-Type carries it
-	// as given (normalised); the file_type field carries the bare type
+	// "audio/ogg; codecs=opus". Required by UploadMedia (UpdateFlowJSON:
+	// default "application/json"). The part's Content-Type carries it as
+	// given (normalised); UploadMedia's file_type field carries the bare type
 	// without parameters ("audio/ogg").
 	MimeType string
 	// Size is the exact file length in bytes, or -1 when unknown. A known
@@ -95,40 +98,82 @@ func (c *Client) DeleteMedia(ctx context.Context, appID, appToken, mediaID strin
 // file.Open call; nothing is retried once the request headers were written
 // (ErrNoAnswer). Failures of the file wrap ErrMediaFile.
 func (c *Client) UploadMedia(ctx context.Context, appID, appToken string, file MediaFile) (*Response, error) {
+	const op = "UploadMedia"
+	mt, partType, err := fileTypes(op, file)
+	if err != nil {
+		return nil, err
+	}
+	return c.uploadFile(ctx, multipartUpload{
+		op: op, method: http.MethodPost, path: mediaPath(appID, ""), token: appToken,
+		fields: [][2]string{{"file_type", mt}}, fileField: "file", defaultName: "file", partType: partType,
+		file: file,
+	})
+}
+
+// fileTypes checks file's Open and MimeType and returns the bare media type
+// and the part's Content-Type (the type with its parameters, normalised).
+func fileTypes(op string, file MediaFile) (mt, partType string, err error) {
 	if file.Open == nil {
-		return nil, fmt.Errorf("%w: UploadMedia: Open is nil", ErrMediaFile)
+		return "", "", fmt.Errorf("%w: %s: Open is nil", ErrMediaFile, op)
 	}
 	mt, params, err := mime.ParseMediaType(file.MimeType)
 	if err != nil {
-		return nil, fmt.Errorf("%w: UploadMedia: bad MimeType %q: %v", ErrMediaFile, file.MimeType, err)
+		return "", "", fmt.Errorf("%w: %s: bad MimeType %q: %v", ErrMediaFile, op, file.MimeType, err)
 	}
-	partType := mime.FormatMediaType(mt, params)
+	partType = mime.FormatMediaType(mt, params)
 	if partType == "" {
-		return nil, fmt.Errorf("%w: UploadMedia: bad MimeType %q", ErrMediaFile, file.MimeType)
+		return "", "", fmt.Errorf("%w: %s: bad MimeType %q", ErrMediaFile, op, file.MimeType)
 	}
+	return mt, partType, nil
+}
+
+// multipartUpload is a multipart/form-data call carrying plain fields, then
+// one file part.
+type multipartUpload struct {
+	op           string // method name, for errors
+	method, path string
+	token        string
+	fields       [][2]string // name, value; sent first, in order
+	fileField    string      // the file part's name
+	defaultName  string      // the filename when file.Name is empty
+	partType     string      // the file part's Content-Type
+	file         MediaFile
+}
+
+// uploadFile streams a multipart upload: the framing is built once, the
+// file is read from a fresh file.Open per attempt and never held in memory.
+// The caller's ctx bounds the whole call; Config.Timeout bounds only the
+// wait for the answer's headers once the body was sent. A failed dial is
+// retried with a new reader; nothing is retried once the request headers
+// were written. Failures of the file wrap ErrMediaFile. Any HTTP answer is
+// returned as a Response.
+func (c *Client) uploadFile(ctx context.Context, u multipartUpload) (*Response, error) {
+	file := u.file
 	name := file.Name
 	if name == "" {
-		name = "file"
+		name = u.defaultName
 	}
 	boundary := randomBoundary()
 	var head, tail bytes.Buffer
 	sw := &switchWriter{w: &head}
 	mw := multipart.NewWriter(sw)
 	if err := mw.SetBoundary(boundary); err != nil {
-		return nil, fmt.Errorf("upstream: UploadMedia: %w", err)
+		return nil, fmt.Errorf("upstream: %s: %w", u.op, err)
 	}
-	if err := mw.WriteField("file_type", mt); err != nil {
-		return nil, fmt.Errorf("upstream: UploadMedia: %w", err)
+	for _, f := range u.fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return nil, fmt.Errorf("upstream: %s: %w", u.op, err)
+		}
 	}
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", multipart.FileContentDisposition("file", name))
-	h.Set("Content-Type", partType)
+	h.Set("Content-Disposition", multipart.FileContentDisposition(u.fileField, name))
+	h.Set("Content-Type", u.partType)
 	if _, err := mw.CreatePart(h); err != nil {
-		return nil, fmt.Errorf("upstream: UploadMedia: %w", err)
+		return nil, fmt.Errorf("upstream: %s: %w", u.op, err)
 	}
 	sw.w = &tail
 	if err := mw.Close(); err != nil {
-		return nil, fmt.Errorf("upstream: UploadMedia: %w", err)
+		return nil, fmt.Errorf("upstream: %s: %w", u.op, err)
 	}
 	length := int64(-1)
 	if file.Size >= 0 {
@@ -148,9 +193,9 @@ func (c *Client) UploadMedia(ctx context.Context, appID, appToken string, file M
 		return mb, nil
 	}
 	resp, err := c.stream(ctx, streamRequest{
-		method:      http.MethodPost,
-		target:      c.base + mediaPath(appID, ""),
-		token:       appToken,
+		method:      u.method,
+		target:      c.base + u.path,
+		token:       u.token,
 		contentType: mw.FormDataContentType(),
 		open:        open,
 		length:      length,
@@ -163,7 +208,7 @@ func (c *Client) UploadMedia(ctx context.Context, appID, appToken string, file M
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: POST %s: reading answer: %w", ErrNoAnswer, mediaPath(appID, ""), err)
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrNoAnswer, u.method, u.path, err)
 	}
 	return &Response{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After"), Body: b}, nil
 }
