@@ -57,6 +57,15 @@
 //     answers the raw bytes with Content-Type file_type and Content-Length;
 //     DELETE …/media/{mediaId} answers 200 {"status":"success"}. See Media
 //     and events below.
+//   - Flow management (Gupshup's ten flow endpoints), app token as on the
+//     v3 send: POST /partner/app/{appId}/flows creates;
+//     GET …/flows lists; GET, PUT and DELETE …/flows/{flowId} read, update
+//     and delete one; GET and PUT …/flows/{flowId}/assets list and upload
+//     the flow JSON; GET …/flows/{flowId}/preview,
+//     POST …/flows/{flowId}/publish and POST …/flows/{flowId}/deprecate.
+//     See Flows below.
+//   - GET /sim/flows/{flowId}/flow.json?sig=… — not a Gupshup endpoint: the
+//     download_url of a flow's asset (no authentication). See Flows below.
 //   - POST /sim/apps/{appId}/inbound — not a Gupshup endpoint: simulates a
 //     user message (see Inbound below). JSON body {"from","name","type",
 //     "text","postback","contextGsId"} (keys match case-insensitively);
@@ -162,6 +171,124 @@
 // seconds until the window admits another request. Requests rejected with 429
 // do not count towards the window; all others do, including failed logins.
 // Options.DisableRateLimits turns the limits off.
+//
+// # Flows
+//
+// Flows belong to an app; another app's flow id, an unknown id and a
+// deleted flow's id all answer 400 "Invalid flow id". Every flow call
+// checks, in order: the method (405), the app (400 "Invalid App Details"),
+// the token (401 "Authentication Failed"), then the flow id, the flow's
+// status and the body as described below. Flow ids are 16 decimal digits,
+// unique in the simulator. Statuses are Meta's: DRAFT, PUBLISHED and
+// DEPRECATED (FlowDraft, FlowPublished, FlowDeprecated). A trailing "/" is
+// accepted on every flow path.
+//
+// Create, POST /partner/app/{appId}/flows, takes a JSON body
+// {"name":"…","categories":["SIGN_UP",…]} (Content-Type application/json;
+// without a Content-Type a body is JSON when it starts with "{"), a
+// URL-encoded form or multipart/form-data, where categories is JSON text
+// (["SIGN_UP"], as Meta's Postman collection sends it) or a comma list.
+// name must be a non-empty string (400 "name is missing/invalid") and
+// categories a non-empty array of FlowCategories — SIGN_UP, SIGN_IN,
+// APPOINTMENT_BOOKING, LEAD_GENERATION, CONTACT_US, CUSTOMER_SUPPORT,
+// SURVEY, SHOPPING, OTHER, upper case — (400 "Invalid categories";
+// duplicates are dropped); the name must not be another flow's of the app
+// (400 "Flow name already exists"). Other members are ignored. A body that
+// does not parse answers 400 "Invalid JSON payload" (JSON), "body is
+// missing/invalid" (form) or "Unsupported Content-Type". It answers 200
+// {"id":"<16 digits>","status":"success","validation_errors":[]}; the flow
+// is a DRAFT with json_version "6.0" and no asset.
+//
+// GET …/flows/{flowId} answers 200 with the flow object itself, in Meta's
+// shape:
+//
+//	{"id":"…","name":"…","status":"DRAFT","categories":["OTHER"],
+//	 "validation_errors":[…],"json_version":"6.0","data_api_version":"3.0",
+//	 "data_channel_uri":"…","endpoint_uri":"…",
+//	 "health_status":{"can_send_message":"BLOCKED","entities":[
+//	   {"entity_type":"FLOW","id":"<flow id>","can_send_message":"BLOCKED",
+//	    "errors":[{"error_code":139001,"error_description":"The flow has no flow JSON.",
+//	               "possible_solution":"Upload a flow JSON without validation errors."}]},
+//	   {"entity_type":"WABA","id":"<App.WABAID>","can_send_message":"AVAILABLE"},
+//	   {"entity_type":"BUSINESS","id":"<15 digits>","can_send_message":"AVAILABLE"},
+//	   {"entity_type":"APP","id":"<15 digits>","can_send_message":"AVAILABLE"}]}}
+//
+// data_channel_uri and endpoint_uri (the same value) appear only when
+// endpoint_uri was set. json_version is the "version" of the last valid
+// flow JSON uploaded, else "6.0". The flow entity (and so the whole) can
+// send, AVAILABLE, when the flow is PUBLISHED, or a DRAFT whose last upload
+// had no validation errors; otherwise it is BLOCKED with one error saying
+// why (no flow JSON, validation errors, deprecated). The error code and
+// wordings are the simulator's own. GET …/flows answers 200
+// {"status":"success","flows":[<flow object>…]}, oldest first.
+//
+// PUT …/flows/{flowId} takes the same body kinds as create with name,
+// categories and endpoint_uri, each optional and checked like on create
+// (name unique among the app's other flows; endpoint_uri "" clears it,
+// anything else must be an absolute http(s) URL, else 400 "endpoint_uri is
+// missing/invalid"). It answers 200 {"status":"success","success":true}.
+// Only drafts change: a PUBLISHED flow answers 400 "Flow is published, it
+// cannot be updated" and a DEPRECATED one 400 "Flow is deprecated" (checked
+// before the body).
+//
+// PUT …/flows/{flowId}/assets uploads the flow JSON: a multipart/form-data
+// body (else 400 "Unsupported Content-Type") with one part named "file"
+// (400 "file is missing/invalid" when absent or repeated; other parts, such
+// as Meta's name and asset_type, are ignored; a malformed body answers 400
+// "body is missing/invalid"). Not on a PUBLISHED or DEPRECATED flow: 400
+// "Flow is published, it cannot be updated". The file is stored as sent,
+// whatever it holds, with its validation errors, which replace the flow's
+// validation_errors:
+//
+//   - not JSON: {"error":"INVALID_JSON","error_type":"JSON_SCHEMA_ERROR",
+//     "message":"Invalid JSON: <Go's parser message>","line_start":L,
+//     "line_end":L,"column_start":C,"column_end":C} at the offending
+//     character (1-based line and column, in characters; a truncated file
+//     points just past its end);
+//   - JSON but not an object, or "version" not a string, or "screens" not
+//     an array: "error":"INVALID_PROPERTY_TYPE";
+//   - no "version", no "screens": "error":"MISSING_REQUIRED_PROPERTY",
+//     "message":"The required property 'version' is missing." (or
+//     'screens');
+//
+// the last two at line 1, column 1 (all four positions). Nothing else is
+// checked. It answers 200 {"status":"success","success":true,
+// "validation_errors":[…]} ([] when valid).
+//
+// GET …/flows/{flowId}/assets answers 200 with a bare array: [] before the
+// first upload, then [{"name":"flow.json","asset_type":"FLOW_JSON",
+// "download_url":"<base>/sim/flows/{flowId}/flow.json?sig=<32 hex>"}]. The
+// base is Options.MediaBaseURL when set, else the scheme and Host of the
+// request (so it works on an httptest.Server as is). The simulator serves
+// that URL (GET or HEAD, no authentication): the uploaded bytes exactly,
+// Content-Type application/json. The signature covers one upload: after a
+// new upload, or once the flow is deleted, the old URL answers 404; a
+// wrong or missing sig answers 403 "Forbidden".
+//
+// GET …/flows/{flowId}/preview answers 200 {"id":"…","preview":{
+// "preview_url":"https://business.facebook.com/wa/manage/flows/<id>/preview/?token=<uuid>",
+// "expires_at":"2026-11-24T11:18:09+0000"}}, for any status. The token is
+// kept until it expires (FlowPreviewTTL, 30 days) or the query
+// invalidate=true asks for a new one.
+//
+// DELETE …/flows/{flowId} removes a DRAFT (its name becomes free) and
+// answers 200 {"status":"success","success":true}; other statuses answer
+// 400 "Only draft flows can be deleted".
+//
+// POST …/flows/{flowId}/publish (any body) makes a DRAFT PUBLISHED when it
+// has a flow JSON whose last upload had no validation errors: 200
+// {"status":"success","success":true}. A DRAFT without one answers 400
+// "Flow has validation errors, it cannot be published"; a PUBLISHED or
+// DEPRECATED flow 400 "Flow is already published".
+//
+// POST …/flows/{flowId}/deprecate (any body) makes a PUBLISHED flow
+// DEPRECATED: 200 {"status":"success","success":true}. A DRAFT answers 400
+// "Flow was never published, it cannot be deprecated" (Gupshup's
+// documented wording), a DEPRECATED flow 400 "Flow is deprecated".
+//
+// Gupshup documents the ten endpoints but few of their answers; the
+// wordings above other than the deprecate one are the simulator's. Flows
+// are not rate limited and survive Reset.
 //
 // # Magic destinations
 //
@@ -336,7 +463,11 @@
 // error, time), WAMID the wamid of a sent message, App an app's fields.
 // Media hooks: Media and MediaInfo describe an uploaded file (type, size,
 // sha256, filename), MediaDownloads counts downloads, Events lists the
-// accepted v1 events. Reset forgets events, not media.
+// accepted v1 events. Reset forgets events, not media. Flow hooks: Flow and
+// Flows return an app's flows (SimFlow: status, name, categories,
+// endpoint_uri, json_version, the last uploaded asset's bytes, filename and
+// part Content-Type, its validation errors, the upload count). Reset keeps
+// flows.
 // Options.OnCallback observes attempts as they happen, and
 // Options.DisableCallbacks turns emission off. Reset also forgets
 // subscriptions and callback records and cancels pending callbacks. Close

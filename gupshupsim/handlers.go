@@ -93,6 +93,15 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		s.login(w, rec)
 		return
 	}
+	if rest, ok := strings.CutPrefix(path, "/sim/flows/"); ok {
+		// /sim/flows/{flowId}/flow.json: flow asset downloads.
+		if id, ok := strings.CutSuffix(rest, "/flow.json"); ok && id != "" && !strings.Contains(id, "/") {
+			s.serveFlowDownload(w, r, id)
+			return
+		}
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
 	if rest, ok := strings.CutPrefix(path, "/sim/apps/"); ok {
 		if appID, ok := strings.CutSuffix(rest, "/inbound"); ok && appID != "" && !strings.Contains(appID, "/") {
 			s.serveInbound(w, r, appID, rec)
@@ -144,7 +153,13 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		s.sendEvent(w, r, appID, rec)
 	case "media", "media/":
 		s.mediaCollection(w, r, appID)
+	case "flows", "flows/":
+		s.flowCollection(w, r, appID, rec)
 	default:
+		if rest, ok := strings.CutPrefix(sub, "flows/"); ok {
+			s.flowItem(w, r, appID, rest, rec)
+			return
+		}
 		if id, ok := strings.CutPrefix(sub, "subscription/"); ok && id != "" && !strings.Contains(id, "/") {
 			s.subscriptionItem(w, r, appID, id, rec)
 			return

@@ -96,6 +96,9 @@ type Options struct {
 	// MediaBaseURL prefixes the media urls of simulated inbound media
 	// ("<MediaBaseURL>/wa/<appId>/wa/media/<id>?download=false"); the Sim
 	// serves those paths itself. Default https://filemanager.gupshup.io.
+	// When set it also prefixes flow asset download URLs
+	// ("<MediaBaseURL>/sim/flows/<flowId>/flow.json?sig=…"), which otherwise
+	// use the scheme and Host of the request listing the assets.
 	MediaBaseURL string
 	// OnCallback, when set, is called after every callback attempt (from the
 	// delivering goroutine), e.g. to log it.
@@ -186,6 +189,7 @@ type Sim struct {
 
 	store  *mediaStore // uploaded media (media.go)
 	events [][]byte    // message JSON of accepted v1 events (event.go)
+	flows  *flowStore  // every app's flows (flows.go)
 
 	cbCtx    context.Context // canceled by Reset and Close
 	cbCancel context.CancelFunc
@@ -208,6 +212,7 @@ func New(opts Options) *Sim {
 		messages:      make(map[string]*sentMsg),
 		media:         make(map[string]bool),
 		store:         newMediaStore(opts),
+		flows:         newFlowStore(opts),
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.email == "" {

@@ -28,6 +28,21 @@
 //	     -H 'Authorization: sk_sim_app_token_1' -H 'Content-Type: application/json' \
 //	     -d '{"type":"message-event","message":{"messaging_product":"whatsapp","status":"read","message_id":"<wamid>"}}'
 //
+// Create a flow, upload its flow JSON, publish it, fetch its assets (the
+// download_url points back at this server) and a preview URL:
+//
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/flows \
+//	     -H 'Authorization: sk_sim_app_token_1' -H 'Content-Type: application/json' \
+//	     -d '{"name":"Sign up","categories":["SIGN_UP"]}'
+//	curl -s -X PUT localhost:9090/partner/app/sim-app-1/flows/<flowId>/assets \
+//	     -H 'Authorization: sk_sim_app_token_1' -F file=@flow.json\;type=application/json
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/flows/<flowId>/publish \
+//	     -H 'Authorization: sk_sim_app_token_1' -H 'Content-Type: application/json' -d '{}'
+//	curl -s localhost:9090/partner/app/sim-app-1/flows/<flowId>/assets \
+//	     -H 'Authorization: sk_sim_app_token_1'
+//	curl -s localhost:9090/partner/app/sim-app-1/flows/<flowId>/preview \
+//	     -H 'Authorization: sk_sim_app_token_1'
+//
 // Each callback attempt is logged unless -quiet is given.
 package main
 
@@ -70,7 +85,7 @@ func main() {
 	retryDelay := flag.Duration("callback-retry-delay", gupshupsim.DefaultCallbackRetryDelay, "wait before retrying a failed callback")
 	retries := flag.Int("callback-retries", gupshupsim.DefaultCallbackRetries, "retries of a failed callback (0: none)")
 	noCallbacks := flag.Bool("no-callbacks", false, "do not emit callbacks")
-	mediaBase := flag.String("media-base-url", "", "base of inbound media urls (default https://filemanager.gupshup.io; set it to this server's URL to download them)")
+	mediaBase := flag.String("media-base-url", "", "base of inbound media urls (default https://filemanager.gupshup.io; set it to this server's URL to download them) and, when set, of flow asset download urls (default: the request's host)")
 	flag.Parse()
 
 	logger := log.New(os.Stderr, "gupshup-sim: ", log.LstdFlags)
