@@ -161,8 +161,9 @@ func hasWebhooks(cfg *config.Config) bool {
 	return false
 }
 
-// media enables the media routes: uploads spooled and checked, lookups
-// with signed download URLs, downloads through a bounded cache.
+// media enables the media routes (uploads spooled and checked, lookups
+// with signed download URLs, downloads through a bounded cache) and the
+// Flows API, which shares the URL signer.
 func (a *App) media(cfg *config.Config, up *upstream.Client, opts *server.Options) error {
 	key := []byte(cfg.Media.URLKey)
 	if len(key) == 0 {
@@ -175,6 +176,7 @@ func (a *App) media(cfg *config.Config, up *upstream.Client, opts *server.Option
 	if err != nil {
 		return fmt.Errorf("media.url_key: %w", err)
 	}
+	opts.Flows = &server.FlowOptions{API: up, Index: a.Queue, Signer: signer, PublicURL: cfg.PublicURL, URLTTL: cfg.Media.URLTTL}
 	opts.Media = &server.MediaOptions{
 		API:             up,
 		Index:           a.Queue,

@@ -19,10 +19,13 @@ type Tenant struct {
 
 // Phone is one Meta phone-number-id and the Gupshup app behind it.
 type Phone struct {
-	ID       string
-	Tenant   *Tenant
-	AppID    string
-	AppName  string
+	ID      string
+	Tenant  *Tenant
+	AppID   string
+	AppName string
+	// WABAID is the WhatsApp Business Account id clients use for
+	// account-level calls (Flows); "" when not configured.
+	WABAID   string
 	appToken string // static app token; "" = partner login
 }
 
@@ -57,7 +60,7 @@ func NewDirectory(tenants []config.Tenant) (*Directory, error) {
 			d.byDigest[dg] = tokenEntry{digest: dg, tenant: t}
 		}
 		for _, pc := range tc.PhoneNumbers {
-			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, appToken: pc.AppToken}
+			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, WABAID: pc.WABAID, appToken: pc.AppToken}
 			t.phones[p.ID] = p
 			d.phones[p.ID] = p
 		}
@@ -97,6 +100,19 @@ func (t *Tenant) PhoneOfApp(appID string) (*Phone, bool) {
 		}
 	}
 	return nil, false
+}
+
+// PhoneOfWABA returns a tenant's phone number in the given WhatsApp
+// Business Account (the one with the lowest phone-number-id when several
+// share it, so the choice is stable).
+func (t *Tenant) PhoneOfWABA(wabaID string) (*Phone, bool) {
+	var best *Phone
+	for _, p := range t.phones {
+		if wabaID != "" && p.WABAID == wabaID && (best == nil || p.ID < best.ID) {
+			best = p
+		}
+	}
+	return best, best != nil
 }
 
 // Phones lists every phone number in the directory.

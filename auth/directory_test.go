@@ -21,15 +21,15 @@ func testTenants() []config.Tenant {
 			Name:   "alpha",
 			Tokens: []string{"tok-alpha", sha256Token("tok-alpha-hashed")},
 			PhoneNumbers: []config.PhoneNumber{
-				{ID: "1001", AppID: "app-a1", AppName: "AlphaOne", AppToken: "sk_a1"},
-				{ID: "1002", AppID: "app-a2"},
+				{ID: "1001", AppID: "app-a1", AppName: "AlphaOne", AppToken: "sk_a1", WABAID: "waba-1"},
+				{ID: "1002", AppID: "app-a2", WABAID: "waba-2"},
 			},
 		},
 		{
 			Name:   "beta",
 			Tokens: []string{"tok-beta"},
 			PhoneNumbers: []config.PhoneNumber{
-				{ID: "2001", AppID: "app-b1", AppToken: "sk_b1"},
+				{ID: "2001", AppID: "app-b1", AppToken: "sk_b1", WABAID: "waba-3"},
 			},
 		},
 	}
@@ -179,6 +179,46 @@ func TestNewDirectory(t *testing.T) {
 			}
 			if got := d.Authenticate("anything"); got != nil {
 				t.Errorf("Authenticate(anything) = %q, want nil", got.Name)
+			}
+		})
+	}
+}
+
+func TestTenantPhoneOfWABA(t *testing.T) {
+	t.Parallel()
+	tenants := testTenants()
+	// A second phone in waba-2, with a lower id than 1002.
+	tenants[0].PhoneNumbers = append(tenants[0].PhoneNumbers, config.PhoneNumber{ID: "1000", AppID: "app-a0", WABAID: "waba-2"})
+	d, err := auth.NewDirectory(tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha, beta := d.Authenticate("tok-alpha"), d.Authenticate("tok-beta")
+	tests := []struct {
+		name   string
+		tenant *auth.Tenant
+		waba   string
+		want   string // phone id; "" = none
+	}{
+		{"one phone in the WABA", alpha, "waba-1", "1001"},
+		{"several phones: the lowest id, every time", alpha, "waba-2", "1000"},
+		{"another tenant's WABA is invisible", alpha, "waba-3", ""},
+		{"the other tenant's own WABA", beta, "waba-3", "2001"},
+		{"unknown WABA", beta, "waba-1", ""},
+		{"empty id never matches a phone without waba_id", alpha, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := tt.tenant.PhoneOfWABA(tt.waba)
+			if tt.want == "" {
+				if ok || got != nil {
+					t.Errorf("PhoneOfWABA(%q) = %+v, want none", tt.waba, got)
+				}
+				return
+			}
+			if !ok || got.ID != tt.want || got.WABAID != tt.waba {
+				t.Errorf("PhoneOfWABA(%q) = %+v, %v; want phone %s", tt.waba, got, ok, tt.want)
 			}
 		})
 	}

@@ -71,9 +71,18 @@ const maxMediaBytes = translate.MaxMediaBytes
 // authenticate finds the caller's tenant from the bearer token or the
 // access_token query parameter.
 func (s *Server) authenticate(c *gin.Context) (*auth.Tenant, bool) {
+	return s.authenticateWith(c, "")
+}
+
+// authenticateWith is authenticate with an access_token form field as the
+// last resort.
+func (s *Server) authenticateWith(c *gin.Context, formToken string) (*auth.Tenant, bool) {
 	token := bearer(c.Request)
 	if token == "" {
 		token = c.Query("access_token")
+	}
+	if token == "" {
+		token = formToken
 	}
 	tenant := s.opt.Directory.Authenticate(token)
 	if tenant == nil {

@@ -190,6 +190,33 @@ func (s *Server) timed(c *gin.Context, endpoint, token string, call func(ctx con
 // parse reads the body (capped), finds the caller's token, tenant and the
 // phone number, and turns the parameters into a JSON object.
 func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
+	body, formToken, perr, ok := s.readParams(c)
+	if !ok {
+		return nil, false
+	}
+	tenant, ok := s.authenticateWith(c, formToken)
+	if !ok {
+		return nil, false
+	}
+	l := logOf(c)
+	l.phoneID = objectID
+	phone, ok := tenant.Phone(objectID)
+	if !ok {
+		s.fail(c, translate.UnknownObject(strings.ToLower(c.Request.Method), objectID))
+		return nil, false
+	}
+	if perr != nil {
+		s.fail(c, perr)
+		return nil, false
+	}
+	return &request{tenant: tenant, phone: phone, body: body}, true
+}
+
+// readParams reads the body (capped at MaxBodyBytes) and turns it into one
+// JSON object of parameters. A parse error is returned, not written, so
+// that authentication errors come first (as on Graph); ok is false when
+// the answer was already written.
+func (s *Server) readParams(c *gin.Context) (params []byte, formToken string, perr *translate.Error, ok bool) {
 	r := c.Request
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes))
 	if err != nil {
@@ -200,34 +227,10 @@ func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
 			logOf(c).err = "reading body failed"
 			s.fail(c, translate.InvalidParameter("The request body could not be read."))
 		}
-		return nil, false
+		return nil, "", nil, false
 	}
-	body, formToken, perr := paramsJSON(r.Header.Get("Content-Type"), raw)
-	token := bearer(r)
-	if token == "" {
-		token = r.URL.Query().Get("access_token")
-	}
-	if token == "" {
-		token = formToken
-	}
-	tenant := s.opt.Directory.Authenticate(token)
-	if tenant == nil {
-		s.fail(c, translate.InvalidToken())
-		return nil, false
-	}
-	l := logOf(c)
-	l.tenant = tenant.Name
-	l.phoneID = objectID
-	phone, ok := tenant.Phone(objectID)
-	if !ok {
-		s.fail(c, translate.UnknownObject(strings.ToLower(r.Method), objectID))
-		return nil, false
-	}
-	if perr != nil {
-		s.fail(c, perr)
-		return nil, false
-	}
-	return &request{tenant: tenant, phone: phone, body: body}, true
+	params, formToken, perr = paramsJSON(r.Header.Get("Content-Type"), raw)
+	return params, formToken, perr, true
 }
 
 // bearer returns the token of an "Authorization: Bearer …" (or "OAuth …")

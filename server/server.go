@@ -80,6 +80,8 @@ type Options struct {
 	// Media enables upload, lookup, download and delete of media; nil:
 	// those routes answer Graph's unknown-path error.
 	Media *MediaOptions
+	// Flows enables Meta's Flows API; nil: not served.
+	Flows *FlowOptions
 }
 
 // Server is the proxy's http.Handler.
@@ -134,11 +136,29 @@ func New(opt Options) *Server {
 		}
 		e.POST("/:p1/media", s.upload)
 		e.POST("/:p1/:p2/media", s.upload)
-		for _, p := range []string{"/:p1", "/:p1/:p2"} {
-			e.GET(p, s.mediaInfo)
-			e.DELETE(p, s.deleteMedia)
-		}
 		e.GET(downloadPath+":id", s.download)
+	}
+	if f := opt.Flows; f != nil {
+		if f.URLTTL <= 0 {
+			f.URLTTL = 5 * time.Minute
+		}
+		for _, p := range []string{"/:p1", "/:p1/:p2"} {
+			e.POST(p+"/flows", s.createFlow)
+			e.GET(p+"/flows", s.listFlows)
+			e.POST(p, s.updateFlow)
+			e.GET(p+"/assets", s.flowAssets)
+			e.POST(p+"/assets", s.uploadFlowAsset)
+			e.POST(p+"/publish", s.flowAction("publish"))
+			e.POST(p+"/deprecate", s.flowAction("deprecate"))
+		}
+		e.GET(flowDownloadPath+":id/flow.json", s.flowJSONDownload)
+	}
+	if opt.Media != nil || opt.Flows != nil {
+		// Graph object ids: a flow or a media id.
+		for _, p := range []string{"/:p1", "/:p1/:p2"} {
+			e.GET(p, s.getObject)
+			e.DELETE(p, s.deleteObject)
+		}
 	}
 	if opt.Intake != nil {
 		e.POST("/gupshup/callbacks/:app", s.intake)

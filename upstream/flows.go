@@ -66,9 +66,15 @@ func (c *Client) FlowAssets(ctx context.Context, appID, token, flowID string) (*
 }
 
 // FlowPreview is GET /partner/app/{appID}/flows/{flowID}/preview; Gupshup
-// answers {"id","preview":{"preview_url","expires_at"}}.
-func (c *Client) FlowPreview(ctx context.Context, appID, token, flowID string) (*Response, error) {
-	return c.flowCall(ctx, "FlowPreview", http.MethodGet, appID, token, flowID, "preview", "", nil)
+// answers {"id","preview":{"preview_url","expires_at"}}. With invalidate
+// the query invalidate=true asks for a new preview URL, as Graph's
+// preview.invalidate(true) does (Gupshup does not document the parameter).
+func (c *Client) FlowPreview(ctx context.Context, appID, token, flowID string, invalidate bool) (*Response, error) {
+	action := "preview"
+	if invalidate {
+		action += "?invalidate=true"
+	}
+	return c.flowCall(ctx, "FlowPreview", http.MethodGet, appID, token, flowID, action, "", nil)
 }
 
 // DeleteFlow is DELETE /partner/app/{appID}/flows/{flowID} (drafts only).

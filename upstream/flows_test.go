@@ -62,7 +62,7 @@ func flowCalls(id string) []flowCall {
 			return c.FlowAssets(ctx, flowApp, flowTok, id)
 		}, method: "GET", uri: flowsBase + "/" + flowIDE + "/assets", flowIDMethod: true},
 		{name: "FlowPreview", do: func(ctx context.Context, c *upstream.Client) (*upstream.Response, error) {
-			return c.FlowPreview(ctx, flowApp, flowTok, id)
+			return c.FlowPreview(ctx, flowApp, flowTok, id, false)
 		}, method: "GET", uri: flowsBase + "/" + flowIDE + "/preview", flowIDMethod: true},
 		{name: "DeleteFlow", do: func(ctx context.Context, c *upstream.Client) (*upstream.Response, error) {
 			return c.DeleteFlow(ctx, flowApp, flowTok, id)
@@ -518,11 +518,22 @@ func TestFlowsAgainstSimulator(t *testing.T) {
 		t.Errorf("download %q %v %s", b, err, fetched.Header.Get("Content-Type"))
 	}
 
-	resp, err = c.FlowPreview(ctx, "app-1", "sk_1", id)
+	resp, err = c.FlowPreview(ctx, "app-1", "sk_1", id, false)
 	if must("FlowPreview", resp, err, 200); gjson.GetBytes(resp.Body, "id").String() != id ||
 		!strings.HasPrefix(gjson.GetBytes(resp.Body, "preview.preview_url").String(), "https://business.facebook.com/wa/manage/flows/"+id+"/preview/?token=") ||
 		gjson.GetBytes(resp.Body, "preview.expires_at").String() == "" {
 		t.Errorf("FlowPreview %s", resp.Body)
+	}
+	first := gjson.GetBytes(resp.Body, "preview.preview_url").String()
+	for _, tc := range []struct {
+		invalidate bool
+		same       bool
+	}{{false, true}, {true, false}} {
+		resp, err = c.FlowPreview(ctx, "app-1", "sk_1", id, tc.invalidate)
+		must("FlowPreview again", resp, err, 200)
+		if got := gjson.GetBytes(resp.Body, "preview.preview_url").String(); (got == first) != tc.same {
+			t.Errorf("FlowPreview invalidate=%v: %s after %s", tc.invalidate, got, first)
+		}
 	}
 
 	resp, err = c.DeprecateFlow(ctx, "app-1", "sk_1", id)
@@ -569,7 +580,7 @@ func TestFlowsAgainstSimulator(t *testing.T) {
 
 	// Faults reach the caller as Responses.
 	sim.Inject(gupshupsim.Fault{PathSuffix: "/preview", Status: 503, Body: `{"status":"error","message":"busy"}`, Header: map[string]string{"Retry-After": "2"}})
-	resp, err = c.FlowPreview(ctx, "app-1", "sk_1", id)
+	resp, err = c.FlowPreview(ctx, "app-1", "sk_1", id, false)
 	if must("FlowPreview with a fault", resp, err, 503); resp.RetryAfter != "2" || msg(resp) != "busy" {
 		t.Errorf("faulted preview %+v", resp)
 	}
