@@ -917,3 +917,43 @@ func TestCallbacksToTLSReceiver(t *testing.T) {
 		t.Errorf("TLS callback %+v", c)
 	}
 }
+
+// TestInboundFlowReply pins that a completed flow (nfm_reply) reaches only
+// v3 subscriptions with FLOWS_MESSAGE, in Gupshup's interactive shape.
+func TestInboundFlowReply(t *testing.T) {
+	sim, srv, _ := startCallbackSim(t, fastOptions())
+	flows := newReceiver(t)
+	messages := newReceiver(t)
+	v2all := newReceiver(t)
+	createSub(t, srv.URL, "url", flows.URL, "tag", "flows", "version", "3", "modes", "FLOWS_MESSAGE")
+	createSub(t, srv.URL, "url", messages.URL, "tag", "msg", "version", "3", "modes", "MESSAGE,ALL")
+	createSub(t, srv.URL, "url", v2all.URL, "tag", "v2", "version", "2", "modes", "ALL,FLOWS_MESSAGE")
+
+	gsID := send(t, srv.URL, "919876543210", "text")
+	const response = `{"flow_token":"tok-1","rating":"5"}`
+	wamid, err := sim.Inbound(testAppID, Inbound{From: "919876543210", Type: "nfm_reply", Text: response, ContextGsID: gsID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := gjson.GetBytes(flows.wait(t, 1)[0].body, "entry.0.changes.0.value.messages.0")
+	if m.Get("id").Str != wamid || m.Get("type").Str != "interactive" || m.Get("context.gs_id").Str != gsID {
+		t.Errorf("flow reply %s", m.Raw)
+	}
+	if got := m.Get("interactive").Raw; got != `{"type":"nfm_reply","nfm_reply":{"body":"Sent","name":"flow","response_json":"{\"flow_token\":\"tok-1\",\"rating\":\"5\"}"}}` {
+		t.Errorf("interactive %s", got)
+	}
+	// A text message afterwards reaches the other two; the flow reply never did.
+	if _, err := sim.Inbound(testAppID, Inbound{From: "919876543210", Text: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, rc := range map[string]*receiver{"v3 MESSAGE,ALL": messages, "v2 ALL": v2all} {
+		for _, c := range rc.wait(t, 1) {
+			if strings.Contains(string(c.body), "nfm_reply") {
+				t.Errorf("%s subscription got the flow reply: %s", name, c.body)
+			}
+		}
+	}
+	if _, err := sim.Inbound(testAppID, Inbound{From: "919876543210", Type: "nfm_reply"}); !errors.Is(err, ErrInvalidInbound) {
+		t.Errorf("nfm_reply without response_json: %v", err)
+	}
+}

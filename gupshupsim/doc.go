@@ -357,7 +357,8 @@
 //     events)"; nor does OTHERS, which covers events without a mode of
 //     their own.
 //   - Inbound messages (Sim.Inbound, POST /sim/apps/{appId}/inbound) go to
-//     the subscriptions with MESSAGE or ALL, at once.
+//     the subscriptions with MESSAGE or ALL, at once; flow replies
+//     (nfm_reply) only to v3 subscriptions with FLOWS_MESSAGE.
 //   - EmitRaw posts a given body, unchanged, to every active subscription of
 //     a version, whatever its modes (for duplicate and malformed-callback
 //     tests).
@@ -420,8 +421,8 @@
 //
 // Sim.Inbound simulates a message from a user: text, image (a sim media
 // url under Options.MediaBaseURL, with caption), button (a template quick
-// reply: text and payload) or button_reply (an interactive reply: title and
-// id). v3:
+// reply: text and payload), button_reply (an interactive reply: title and
+// id) or nfm_reply (a completed flow: Text is its response_json). v3:
 //
 //	{"object":"whatsapp_business_account","gs_app_id":"…","entry":[{"id":"<WABA id>",
 //	 "changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
@@ -431,7 +432,9 @@
 //
 // with "type":"image","image":{"caption","id","mime_type","sha256","url"},
 // "type":"button","button":{"payload","text"} or "type":"interactive",
-// "interactive":{"type":"button_reply","button_reply":{"id","title"}}. A
+// "interactive":{"type":"button_reply","button_reply":{"id","title"}} or
+// "interactive":{"type":"nfm_reply","nfm_reply":{"body":"Sent","name":"flow",
+// "response_json":"…"}} (v3 only: v2 subscriptions get no flow replies). A
 // reply (ContextGsID set) carries "context":{"from":"<display number>",
 // "gs_id":"<gupshup id>","id":"<22-character token>","meta_msg_id":"<wamid>"}:
 // as in Gupshup's sample, context.id is neither id, so clients should read

@@ -29,11 +29,13 @@ type Inbound struct {
 	From string `json:"from"`
 	// Name is the user's profile name. Default "Sim User".
 	Name string `json:"name"`
-	// Type is "text" (default), "image", "button" (a template quick reply)
-	// or "button_reply" (an interactive reply button).
+	// Type is "text" (default), "image", "button" (a template quick reply),
+	// "button_reply" (an interactive reply button) or "nfm_reply" (a
+	// completed WhatsApp Flow; v3 subscriptions with FLOWS_MESSAGE only).
 	Type string `json:"type"`
-	// Text is the text body, the image caption, or the button's text/title.
-	// Required for text, button and button_reply.
+	// Text is the text body, the image caption, the button's text/title, or
+	// the flow's response_json. Required for text, button, button_reply and
+	// nfm_reply.
 	Text string `json:"text"`
 	// Postback is the button's payload (button) or id (button_reply).
 	// Default: Text.
@@ -45,7 +47,8 @@ type Inbound struct {
 
 // Inbound simulates a user message to the app: it returns the message's
 // wamid and delivers it to the app's active subscriptions with mode MESSAGE
-// or ALL (v3 or v2 body by subscription version). The error wraps
+// or ALL (v3 or v2 body by subscription version); a flow reply
+// (nfm_reply) goes only to v3 subscriptions with FLOWS_MESSAGE. The error wraps
 // ErrUnknownApp or ErrInvalidInbound.
 func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 	in.From = digitsOnly(in.From)
@@ -59,13 +62,13 @@ func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 		in.Name = "Sim User"
 	}
 	switch in.Type {
-	case "text", "button", "button_reply":
+	case "text", "button", "button_reply", "nfm_reply":
 		if in.Text == "" {
 			return "", fmt.Errorf("%w: %s needs text", ErrInvalidInbound, in.Type)
 		}
 	case "image":
 	default:
-		return "", fmt.Errorf("%w: unknown type %q (want text, image, button or button_reply)", ErrInvalidInbound, in.Type)
+		return "", fmt.Errorf("%w: unknown type %q (want text, image, button, button_reply or nfm_reply)", ErrInvalidInbound, in.Type)
 	}
 	if in.Postback == "" {
 		in.Postback = in.Text
@@ -96,12 +99,16 @@ func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 	at := s.now()
 	v3 := v3InboundBody(app, in, wamid, replied, media, at)
 	v2 := v2InboundBody(app, in, wamid, replied, media, at)
+	wanted := inboundWanted
+	if in.Type == "nfm_reply" {
+		wanted = flowReplyWanted
+	}
 	s.spawn(appID,
-		func(sub *Subscription) bool { return inboundWanted(sub) },
+		func(sub *Subscription) bool { return wanted(sub) },
 		func(ctx context.Context, subID string) {
 			s.deliver(ctx, subID, func(sub *Subscription) []byte {
 				switch {
-				case !inboundWanted(sub):
+				case !wanted(sub):
 					return nil
 				case sub.Version == 2:
 					return v2
@@ -115,6 +122,10 @@ func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 
 // inboundWanted reports whether a subscription receives user messages.
 func inboundWanted(sub *Subscription) bool { return sub.Has("MESSAGE") || sub.Has("ALL") }
+
+// flowReplyWanted reports whether a subscription receives flow replies:
+// Gupshup sends them only to v3 subscriptions with FLOWS_MESSAGE.
+func flowReplyWanted(sub *Subscription) bool { return sub.Version != 2 && sub.Has("FLOWS_MESSAGE") }
 
 type inboundMedia struct {
 	id, mime, url string
@@ -223,7 +234,14 @@ type v3Button struct {
 
 type v3Interactive struct {
 	Type        string         `json:"type"`
-	ButtonReply *v3ButtonReply `json:"button_reply"`
+	ButtonReply *v3ButtonReply `json:"button_reply,omitempty"`
+	NFMReply    *v3NFMReply    `json:"nfm_reply,omitempty"`
+}
+
+type v3NFMReply struct {
+	Body         string `json:"body"`
+	Name         string `json:"name"`
+	ResponseJSON string `json:"response_json"`
 }
 
 type v3ButtonReply struct {
@@ -246,6 +264,9 @@ func v3InboundBody(app App, in Inbound, wamid string, replied *sentMsg, media *i
 	case "button_reply":
 		msg.Type = "interactive"
 		msg.Interactive = &v3Interactive{Type: "button_reply", ButtonReply: &v3ButtonReply{ID: in.Postback, Title: in.Text}}
+	case "nfm_reply":
+		msg.Type = "interactive"
+		msg.Interactive = &v3Interactive{Type: "nfm_reply", NFMReply: &v3NFMReply{Body: "Sent", Name: "flow", ResponseJSON: in.Text}}
 	}
 	return v3Body(app, true, v3Value{
 		MessagingProduct: "whatsapp",
