@@ -34,6 +34,8 @@ const (
 	appA     = "bf9ee64c-3d4d-4ac4-8668-732e577007c4"
 	appB     = "0c5d2c5b-1111-4aaa-9bbb-222222222222"
 	appTokA  = "sk_app_a_static_token"
+	wabaA    = "102290129340398"
+	wabaB    = "203345678901234"
 	email    = "partner@example.com"
 	secret   = "partner-secret"
 	textBody = `{"messaging_product":"whatsapp","recipient_type":"individual","to":"+1 (631) 555-1234","type":"text","text":{"preview_url":false,"body":"héllo 😀"}}`
@@ -146,8 +148,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	w.simTS = httptest.NewUnstartedServer(nil)
 	w.sim = gupshupsim.New(gupshupsim.Options{
 		Apps: []gupshupsim.App{
-			{ID: appA, Name: "AppA", Token: appTokA, NotCAPI: o.notCAPIA},
-			{ID: appB, Name: "AppB"},
+			{ID: appA, Name: "AppA", Token: appTokA, NotCAPI: o.notCAPIA, WABAID: wabaA},
+			{ID: appB, Name: "AppB", WABAID: wabaB},
 		},
 		PartnerEmail: email, PartnerSecret: secret,
 		StatusSequence:     o.statusSequence,
@@ -210,14 +212,14 @@ tenants:
   - name: a
     tokens: [%q]
 %s    phone_numbers:
-      - {id: %q, app_id: %q, app_name: AppA, app_token: %q, callback_secret: %q}
+      - {id: %q, app_id: %q, app_name: AppA, app_token: %q, callback_secret: %q, waba_id: %q}
   - name: b
     tokens: ["sha256:%s"]
 %s    phone_numbers:
-      - {id: %q, app_id: %q, app_name: AppB, callback_secret: %q}
+      - {id: %q, app_id: %q, app_name: AppB, callback_secret: %q, waba_id: %q}
 `, publicURL, up, o.timeout, email, secret, o.maxBody, relay,
-		tokenA, webhookYAML(o.webhookA), phoneA, appA, appTokA, cbSecretA,
-		sha256hex(tokenB), webhookYAML(o.webhookB), phoneB, appB, cbSecretB)
+		tokenA, webhookYAML(o.webhookA), phoneA, appA, appTokA, cbSecretA, wabaA,
+		sha256hex(tokenB), webhookYAML(o.webhookB), phoneB, appB, cbSecretB, wabaB)
 	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("%v\n%s", err, yml)
