@@ -1102,7 +1102,7 @@ func TestParseRepoConfigWithEmptyEnvironment(t *testing.T) {
 		t.Errorf("tokens = %q", got)
 	}
 	want := PhoneNumber{ID: "100000000000001", AppID: "sim-app-1", AppName: "SimApp", AppToken: "sk_sim_app_token_1",
-		CallbackSecret: "demo-callback-secret"}
+		CallbackSecret: "demo-callback-secret", WABAID: "200000000000001"}
 	if len(cfg.Tenants[0].PhoneNumbers) != 1 || cfg.Tenants[0].PhoneNumbers[0] != want {
 		t.Errorf("phone_numbers = %+v, want [%+v]", cfg.Tenants[0].PhoneNumbers, want)
 	}
