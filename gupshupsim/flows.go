@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -370,17 +369,7 @@ func (s *Sim) nameTaken(appID, name, exceptID string) bool {
 
 // newFlowID returns an unused 16-digit flow id. s.mu must be held.
 func (s *Sim) newFlowID() string {
-	limit := big.NewInt(9_000_000_000_000_000)
-	for {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			panic("gupshupsim: " + err.Error())
-		}
-		id := strconv.FormatInt(1_000_000_000_000_000+n.Int64(), 10)
-		if s.flows.byID[id] == nil {
-			return id
-		}
-	}
+	return unused16Digits(func(id string) bool { return s.flows.byID[id] != nil })
 }
 
 // createFlow handles POST /partner/app/{appId}/flows.
@@ -501,19 +490,39 @@ func (s *Sim) object(f *flowState) flowObject {
 	return o
 }
 
+// onFlow runs op on the app's flow with s.mu held and returns op's
+// refusal (a 400 message, "" to accept) and answer; an unknown flow is
+// refused with msgInvalidFlowID without running op.
+func (s *Sim) onFlow(appID, id string, op func(f *flowState) (refusal string, answer any)) (string, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.lookupFlow(appID, id)
+	if f == nil {
+		return msgInvalidFlowID, nil
+	}
+	return op(f)
+}
+
+// flowOp is onFlow writing the outcome: 400 with the refusal, or 200 with
+// the answer.
+func (s *Sim) flowOp(w http.ResponseWriter, appID, id string, op func(f *flowState) (refusal string, answer any)) {
+	if refusal, answer := s.onFlow(appID, id, op); refusal != "" {
+		writeError(w, http.StatusBadRequest, refusal)
+	} else {
+		writeJSON(w, http.StatusOK, answer)
+	}
+}
+
+// draftOnly is an onFlow op that refuses flows that are not drafts (see
+// notDraft) and answers nothing.
+func draftOnly(deprecatedMsg bool) func(f *flowState) (string, any) {
+	return func(f *flowState) (string, any) { return notDraft(f, deprecatedMsg), nil }
+}
+
 // getFlow handles GET /partner/app/{appId}/flows/{flowId}: the flow object,
 // unwrapped.
 func (s *Sim) getFlow(w http.ResponseWriter, appID, id string) {
-	s.mu.Lock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	o := s.object(f)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, o)
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) { return "", s.object(f) })
 }
 
 // listFlows handles GET /partner/app/{appId}/flows.
@@ -549,19 +558,10 @@ func notDraft(f *flowState, deprecatedMsg bool) string {
 // updateFlow handles PUT /partner/app/{appId}/flows/{flowId}: name,
 // categories and endpoint_uri, each optional.
 func (s *Sim) updateFlow(w http.ResponseWriter, r *http.Request, appID, id string, rec Request) {
-	s.mu.Lock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
+	if refusal, _ := s.onFlow(appID, id, draftOnly(true)); refusal != "" {
+		writeError(w, http.StatusBadRequest, refusal)
 		return
 	}
-	if msg := notDraft(f, true); msg != "" {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msg)
-		return
-	}
-	s.mu.Unlock()
 
 	fields, msg := parseFlowFields(r, rec)
 	if msg != "" {
@@ -584,117 +584,90 @@ func (s *Sim) updateFlow(w http.ResponseWriter, r *http.Request, appID, id strin
 		return
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	// Looked up again: the flow may have changed since.
-	if f = s.lookupFlow(appID, id); f == nil {
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	if msg := notDraft(f, true); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
-		return
-	}
-	if hasName && s.nameTaken(appID, name, id) {
-		writeError(w, http.StatusBadRequest, msgFlowNameExists)
-		return
-	}
-	if hasName {
-		f.Name = name
-	}
-	if hasCats {
-		f.Categories = cats
-	}
-	if hasURI {
-		f.EndpointURI = uri
-	}
-	writeJSON(w, http.StatusOK, okAnswer)
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		if msg := notDraft(f, true); msg != "" {
+			return msg, nil
+		}
+		if hasName && s.nameTaken(appID, name, id) {
+			return msgFlowNameExists, nil
+		}
+		if hasName {
+			f.Name = name
+		}
+		if hasCats {
+			f.Categories = cats
+		}
+		if hasURI {
+			f.EndpointURI = uri
+		}
+		return "", okAnswer
+	})
 }
 
 // deleteFlow handles DELETE /partner/app/{appId}/flows/{flowId}: drafts
 // only.
 func (s *Sim) deleteFlow(w http.ResponseWriter, appID, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	if f.Status != FlowDraft {
-		writeError(w, http.StatusBadRequest, msgFlowOnlyDraftDelete)
-		return
-	}
-	delete(s.flows.byID, id)
-	s.flows.order = slices.DeleteFunc(s.flows.order, func(x string) bool { return x == id })
-	writeJSON(w, http.StatusOK, okAnswer)
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		if f.Status != FlowDraft {
+			return msgFlowOnlyDraftDelete, nil
+		}
+		delete(s.flows.byID, id)
+		s.flows.order = slices.DeleteFunc(s.flows.order, func(x string) bool { return x == id })
+		return "", okAnswer
+	})
 }
 
 // deprecateFlow handles POST /partner/app/{appId}/flows/{flowId}/deprecate.
 func (s *Sim) deprecateFlow(w http.ResponseWriter, appID, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.lookupFlow(appID, id)
-	switch {
-	case f == nil:
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-	case f.Status == FlowDraft:
-		writeError(w, http.StatusBadRequest, msgFlowNeverPublished)
-	case f.Status == FlowDeprecated:
-		writeError(w, http.StatusBadRequest, msgFlowDeprecated)
-	default:
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		switch f.Status {
+		case FlowDraft:
+			return msgFlowNeverPublished, nil
+		case FlowDeprecated:
+			return msgFlowDeprecated, nil
+		}
 		f.Status = FlowDeprecated
-		writeJSON(w, http.StatusOK, okAnswer)
-	}
+		return "", okAnswer
+	})
 }
 
 // publishFlow handles POST /partner/app/{appId}/flows/{flowId}/publish.
 func (s *Sim) publishFlow(w http.ResponseWriter, appID, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.lookupFlow(appID, id)
-	switch {
-	case f == nil:
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-	case f.Status != FlowDraft:
-		writeError(w, http.StatusBadRequest, msgFlowAlreadyPublish)
-	case f.Asset == nil || len(f.ValidationErrors) > 0:
-		writeError(w, http.StatusBadRequest, msgFlowHasErrors)
-	default:
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		switch {
+		case f.Status != FlowDraft:
+			return msgFlowAlreadyPublish, nil
+		case f.Asset == nil || len(f.ValidationErrors) > 0:
+			return msgFlowHasErrors, nil
+		}
 		f.Status = FlowPublished
-		writeJSON(w, http.StatusOK, okAnswer)
-	}
+		return "", okAnswer
+	})
 }
 
 // flowPreview handles GET /partner/app/{appId}/flows/{flowId}/preview. The
 // token stays the same until it expires or ?invalidate=true asks for a new
 // one.
 func (s *Sim) flowPreview(w http.ResponseWriter, r *http.Request, appID, id string) {
-	s.mu.Lock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	now := s.now()
-	if f.previewToken == "" || !now.Before(f.previewExpires) || r.URL.Query().Get("invalidate") == "true" {
-		f.previewToken = newUUID()
-		f.previewExpires = now.Add(FlowPreviewTTL)
-	}
-	tok, exp := f.previewToken, f.previewExpires
-	s.mu.Unlock()
 	type preview struct {
 		PreviewURL string `json:"preview_url"`
 		ExpiresAt  string `json:"expires_at"`
 	}
-	writeJSON(w, http.StatusOK, struct {
-		ID      string  `json:"id"`
-		Preview preview `json:"preview"`
-	}{id, preview{
-		PreviewURL: "https://business.facebook.com/wa/manage/flows/" + url.PathEscape(id) + "/preview/?token=" + tok,
-		ExpiresAt:  exp.UTC().Format("2006-01-02T15:04:05-0700"),
-	}})
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		now := s.now()
+		if f.previewToken == "" || !now.Before(f.previewExpires) || r.URL.Query().Get("invalidate") == "true" {
+			f.previewToken = newUUID()
+			f.previewExpires = now.Add(FlowPreviewTTL)
+		}
+		return "", struct {
+			ID      string  `json:"id"`
+			Preview preview `json:"preview"`
+		}{id, preview{
+			PreviewURL: "https://business.facebook.com/wa/manage/flows/" + url.PathEscape(id) + "/preview/?token=" + f.previewToken,
+			ExpiresAt:  f.previewExpires.UTC().Format("2006-01-02T15:04:05-0700"),
+		}}
+	})
 }
 
 type flowAsset struct {
@@ -706,24 +679,18 @@ type flowAsset struct {
 // flowAssets handles GET /partner/app/{appId}/flows/{flowId}/assets: a bare
 // array, empty when no flow JSON was uploaded.
 func (s *Sim) flowAssets(w http.ResponseWriter, r *http.Request, appID, id string) {
-	s.mu.Lock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	assets := []flowAsset{}
-	if f.Asset != nil {
-		assets = append(assets, flowAsset{
-			Name:      "flow.json",
-			AssetType: "FLOW_JSON",
-			DownloadURL: s.flowBaseURL(r) + "/sim/flows/" + url.PathEscape(id) + "/flow.json?sig=" +
-				s.flowSig(id, f.AssetUploads),
-		})
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, assets)
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		assets := []flowAsset{}
+		if f.Asset != nil {
+			assets = append(assets, flowAsset{
+				Name:      "flow.json",
+				AssetType: "FLOW_JSON",
+				DownloadURL: s.flowBaseURL(r) + "/sim/flows/" + url.PathEscape(id) + "/flow.json?sig=" +
+					s.flowSig(id, f.AssetUploads),
+			})
+		}
+		return "", assets
+	})
 }
 
 // flowBaseURL is Options.MediaBaseURL when given, else the scheme and Host
@@ -789,19 +756,10 @@ func (s *Sim) serveFlowDownload(w http.ResponseWriter, r *http.Request, id strin
 // multipart body whose part "file" is the flow JSON. The asset is stored
 // with its validation errors, which are answered.
 func (s *Sim) uploadFlowAsset(w http.ResponseWriter, r *http.Request, appID, id string, rec Request) {
-	s.mu.Lock()
-	f := s.lookupFlow(appID, id)
-	if f == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
+	if refusal, _ := s.onFlow(appID, id, draftOnly(false)); refusal != "" {
+		writeError(w, http.StatusBadRequest, refusal)
 		return
 	}
-	if msg := notDraft(f, false); msg != "" {
-		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, msg)
-		return
-	}
-	s.mu.Unlock()
 
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -844,27 +802,22 @@ func (s *Sim) uploadFlowAsset(w http.ResponseWriter, r *http.Request, appID, id 
 	}
 	verrs, version := validateFlowJSON(asset)
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f = s.lookupFlow(appID, id); f == nil {
-		writeError(w, http.StatusBadRequest, msgInvalidFlowID)
-		return
-	}
-	if msg := notDraft(f, false); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
-		return
-	}
-	f.Asset, f.AssetFileName, f.AssetContentType = asset, fileName, partType
-	f.ValidationErrors = verrs
-	f.AssetUploads++
-	if version != "" {
-		f.JSONVersion = version
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Status           string                `json:"status"`
-		Success          bool                  `json:"success"`
-		ValidationErrors []FlowValidationError `json:"validation_errors"`
-	}{"success", true, slices.Clone(verrs)})
+	s.flowOp(w, appID, id, func(f *flowState) (string, any) {
+		if msg := notDraft(f, false); msg != "" {
+			return msg, nil
+		}
+		f.Asset, f.AssetFileName, f.AssetContentType = asset, fileName, partType
+		f.ValidationErrors = verrs
+		f.AssetUploads++
+		if version != "" {
+			f.JSONVersion = version
+		}
+		return "", struct {
+			Status           string                `json:"status"`
+			Success          bool                  `json:"success"`
+			ValidationErrors []FlowValidationError `json:"validation_errors"`
+		}{"success", true, slices.Clone(verrs)}
+	})
 }
 
 // validateFlowJSON checks a flow JSON: it must parse, be an object, and have

@@ -405,14 +405,19 @@ func (s *Sim) mediaDir() (string, error) {
 
 // newMediaID returns an unused 16-digit media id. s.mu must be held.
 func (s *Sim) newMediaID() string {
+	return unused16Digits(func(id string) bool { return s.store.items[id] != nil || s.media[id] })
+}
+
+// unused16Digits returns a random 16-digit decimal id (Meta's id form)
+// that used does not report as taken.
+func unused16Digits(used func(id string) bool) string {
 	limit := big.NewInt(9_000_000_000_000_000)
 	for {
 		n, err := rand.Int(rand.Reader, limit)
 		if err != nil {
 			panic("gupshupsim: " + err.Error())
 		}
-		id := strconv.FormatInt(1_000_000_000_000_000+n.Int64(), 10)
-		if s.store.items[id] == nil && !s.media[id] {
+		if id := strconv.FormatInt(1_000_000_000_000_000+n.Int64(), 10); !used(id) {
 			return id
 		}
 	}
