@@ -53,6 +53,10 @@ type FlowOptions struct {
 // flowDownloadPath serves flow.json assets: /waproxy/flows/{id}/flow.json.
 const flowDownloadPath = "/waproxy/flows/"
 
+// flowURLSubject is what a flow.json URL token is signed for: never a
+// media id, so a media URL's token cannot fetch a flow and back.
+func flowURLSubject(id string) string { return "flow:" + id }
+
 // flowCall makes a Gupshup flow call for a known flow, mapping "Invalid
 // flow id" to Graph's unknown object.
 func (s *Server) flowCall(c *gin.Context, p *auth.Phone, endpoint, flowID string,
@@ -212,34 +216,21 @@ func (s *Server) flowRequest(c *gin.Context, formToken string) (*auth.Tenant, *a
 	return tenant, phone, id, ok
 }
 
-// getObject serves GET /{version}/{id}: a flow (with ?fields=) or a media id.
-func (s *Server) getObject(c *gin.Context) {
-	if id, ok := s.object(c); ok && s.isFlow(c, id) {
-		s.getFlow(c)
-		return
-	} else if !ok {
-		return
+// objectRoute serves GET or DELETE /{version}/{id}, where the id is a flow
+// (known to the flow index) or else a media id.
+func (s *Server) objectRoute(flow, media gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := s.object(c)
+		switch {
+		case !ok:
+		case s.isFlow(c, id):
+			flow(c)
+		case s.opt.Media == nil:
+			s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
+		default:
+			media(c)
+		}
 	}
-	if s.opt.Media == nil {
-		s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-		return
-	}
-	s.mediaInfo(c)
-}
-
-// deleteObject serves DELETE /{version}/{id}: a flow or a media id.
-func (s *Server) deleteObject(c *gin.Context) {
-	if id, ok := s.object(c); ok && s.isFlow(c, id) {
-		s.deleteFlow(c)
-		return
-	} else if !ok {
-		return
-	}
-	if s.opt.Media == nil {
-		s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path))
-		return
-	}
-	s.deleteMedia(c)
 }
 
 // getFlow serves GET /{version}/{flow-id}?fields=…
@@ -353,7 +344,7 @@ func (s *Server) flowAssets(c *gin.Context) {
 		return
 	}
 	exp := time.Now().Add(s.opt.Flows.URLTTL)
-	u := s.opt.Flows.PublicURL + flowDownloadPath + id + "/flow.json?token=" + s.opt.Flows.Signer.Sign(tenant.Name, "flow:"+id, exp)
+	u := s.opt.Flows.PublicURL + flowDownloadPath + id + "/flow.json?token=" + s.opt.Flows.Signer.Sign(tenant.Name, flowURLSubject(id), exp)
 	out, e := translate.FlowAssetsResponse(nil, resp.Body, func(string) string { return u })
 	if e != nil {
 		s.fail(c, e)
@@ -444,23 +435,9 @@ func flowAssetForm(contentType string, raw []byte) ([]translate.Field, []byte, s
 // URL token.
 func (s *Server) flowJSONDownload(c *gin.Context) {
 	id := c.Param("id")
-	var tenant *auth.Tenant
-	if tok := c.Query("token"); tok != "" {
-		name, err := s.opt.Flows.Signer.Verify(tok, "flow:"+id, time.Now())
-		switch {
-		case err == nil:
-			tenant = s.opt.Directory.Tenant(name)
-		case bearer(c.Request) == "" && c.Query("access_token") == "":
-			s.fail(c, translate.InvalidToken())
-			return
-		}
-	}
-	if tenant == nil {
-		t, ok := s.authenticate(c)
-		if !ok {
-			return
-		}
-		tenant = t
+	tenant, ok := s.downloader(c, s.opt.Flows.Signer, flowURLSubject(id))
+	if !ok {
+		return
 	}
 	phone, ok := s.ownedFlow(c, tenant, id)
 	if !ok {

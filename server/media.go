@@ -93,6 +93,28 @@ func (s *Server) authenticateWith(c *gin.Context, formToken string) (*auth.Tenan
 	return tenant, true
 }
 
+// downloader finds who downloads a proxy URL signed for subject: the
+// tenant its valid token names, else the caller's bearer (so an expired
+// URL fetched with the owner's bearer still works). A bad token without a
+// bearer is Graph's invalid-token error.
+func (s *Server) downloader(c *gin.Context, signer *auth.URLSigner, subject string) (*auth.Tenant, bool) {
+	if tok := c.Query("token"); tok != "" {
+		name, err := signer.Verify(tok, subject, time.Now())
+		switch {
+		case err == nil:
+			if t := s.opt.Directory.Tenant(name); t != nil {
+				logOf(c).tenant = t.Name
+				return t, true
+			}
+		case bearer(c.Request) == "" && c.Query("access_token") == "":
+			logOf(c).err = "download token: " + err.Error()
+			s.fail(c, translate.InvalidToken())
+			return nil, false
+		}
+	}
+	return s.authenticate(c)
+}
+
 // spool is an uploaded file kept on disk while it is checked and sent.
 type spool struct {
 	f      *os.File
@@ -354,27 +376,10 @@ func (s *Server) deleteMedia(c *gin.Context) {
 // second client costs Gupshup nothing; larger ones are streamed through.
 func (s *Server) download(c *gin.Context) {
 	id := c.Param("id")
-	var tenant *auth.Tenant
-	if tok := c.Query("token"); tok != "" {
-		name, err := s.opt.Media.Signer.Verify(tok, id, time.Now())
-		switch {
-		case err == nil:
-			tenant = s.opt.Directory.Tenant(name)
-		case bearer(c.Request) == "" && c.Query("access_token") == "":
-			logOf(c).err = "download token: " + err.Error()
-			s.fail(c, translate.InvalidToken())
-			return
-		}
-		// An expired URL fetched with the owner's bearer still works.
+	tenant, ok := s.downloader(c, s.opt.Media.Signer, id)
+	if !ok {
+		return
 	}
-	if tenant == nil {
-		t, ok := s.authenticate(c)
-		if !ok {
-			return
-		}
-		tenant = t
-	}
-	logOf(c).tenant = tenant.Name
 	m, ok := s.ownedMedia(c, tenant, id)
 	if !ok {
 		return

@@ -156,8 +156,8 @@ func New(opt Options) *Server {
 	if opt.Media != nil || opt.Flows != nil {
 		// Graph object ids: a flow or a media id.
 		for _, p := range []string{"/:p1", "/:p1/:p2"} {
-			e.GET(p, s.getObject)
-			e.DELETE(p, s.deleteObject)
+			e.GET(p, s.objectRoute(s.getFlow, s.mediaInfo))
+			e.DELETE(p, s.objectRoute(s.deleteFlow, s.deleteMedia))
 		}
 	}
 	if opt.Intake != nil {
