@@ -13,11 +13,11 @@ import (
 	"net/textproto"
 	"os"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"waproxy/internal/heapwatch"
 
 	"github.com/tidwall/gjson"
 )
@@ -177,37 +177,6 @@ func checkStatus(t *testing.T, r response, status int) {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
-}
-
-// heapWatch samples HeapInuse until stopped and returns the peak growth.
-func heapWatch() (stop func() int64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(done)
-		<-finished
-		return int64(peak.Load()) - int64(base)
-	}
 }
 
 func TestMediaLifecycle(t *testing.T) {
@@ -406,9 +375,9 @@ func TestMediaUploadRoundTrip20MB(t *testing.T) {
 	const size = 20 << 20
 	body, ct := multipartBody(fileParts("video/mp4", "clip.mp4", "video/mp4", nil)[0],
 		part{name: "file", filename: "clip.mp4", ctype: "video/mp4", body: &genReader{n: size}})
-	stop := heapWatch()
+	hw := heapwatch.Start()
 	r := post(t, "POST", mediaURL(srv.URL, testAppID, ""), map[string]string{"Authorization": testAppToken, "Content-Type": ct}, body, -1)
-	growth := stop()
+	growth := hw.Growth()
 	r.check(t, 200, "")
 	id := gjson.GetBytes(r.body, "mediaId").String()
 	want := genSHA256(size)
@@ -451,9 +420,9 @@ func TestMediaUploadTooLarge(t *testing.T) {
 	// Streamed (chunked): the simulator reads until the limit, then answers.
 	body, ct := multipartBody(fileParts("video/mp4", "big.mp4", "video/mp4", nil)[0],
 		part{name: "file", filename: "big.mp4", ctype: "video/mp4", body: &genReader{n: size}})
-	stop := heapWatch()
+	hw := heapwatch.Start()
 	r := post(t, "POST", mediaURL(srv.URL, testAppID, ""), h(ct), body, -1)
-	growth := stop()
+	growth := hw.Growth()
 	r.check(t, 413, errJSON("File size exceeds the maximum limit!"))
 	if growth >= 16<<20 {
 		t.Errorf("heap grew by %d MB during a 120 MB upload", growth>>20)

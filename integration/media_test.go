@@ -14,11 +14,11 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"waproxy/internal/heapwatch"
 
 	"github.com/tidwall/gjson"
 
@@ -438,57 +438,14 @@ func streamUpload(t *testing.T, w *world, size int64, seed byte) (answer, string
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+tokenA)
-	hw := watchHeap()
+	hw := heapwatch.Start()
 	start := time.Now()
 	a := roundTrip(t, req)
-	growth := hw.growth()
+	growth := hw.Growth()
 	t.Logf("upload of %.1f MiB: HTTP %d in %s, heap peak growth %.1f MiB", float64(size)/(1<<20), a.status,
 		time.Since(start).Round(time.Millisecond), float64(growth)/(1<<20))
 	pr.Close() // unblocks the writer if the proxy answered before the end
 	return a, <-sum, growth
-}
-
-// heapWatch samples the heap in use until stopped.
-type heapWatch struct {
-	base uint64
-	peak atomic.Uint64
-	stop chan struct{}
-	done chan struct{}
-}
-
-// watchHeap collects garbage, takes the baseline and starts sampling
-// HeapInuse every 2ms.
-func watchHeap() *heapWatch {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	h := &heapWatch{base: ms.HeapInuse, stop: make(chan struct{}), done: make(chan struct{})}
-	h.peak.Store(ms.HeapInuse)
-	go func() {
-		defer close(h.done)
-		tk := time.NewTicker(2 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > h.peak.Load() {
-				h.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
-	return h
-}
-
-// growth stops sampling and returns the peak growth over the baseline.
-func (h *heapWatch) growth() int64 {
-	close(h.stop)
-	<-h.done
-	return int64(h.peak.Load()) - int64(h.base)
 }
 
 // TestMediaUploadStreamsLargeFile uploads a 50 MiB document generated on
@@ -526,7 +483,7 @@ func TestMediaUploadStreamsLargeFile(t *testing.T) {
 	// Downloads stream (the object is over the cache's item limit), so
 	// each one is a fetch from Gupshup.
 	for i := 1; i <= 2; i++ {
-		hw := watchHeap()
+		hw := heapwatch.Start()
 		start := time.Now()
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, l.json("url").Str, nil)
 		if err != nil {
@@ -539,7 +496,7 @@ func TestMediaUploadStreamsLargeFile(t *testing.T) {
 		h := sha256.New()
 		n, err := io.Copy(h, resp.Body)
 		resp.Body.Close()
-		down := hw.growth()
+		down := hw.Growth()
 		t.Logf("download %d: %s, heap peak growth %.1f MiB", i, time.Since(start).Round(time.Millisecond), float64(down)/(1<<20))
 		if err != nil || resp.StatusCode != 200 || n != size || hex.EncodeToString(h.Sum(nil)) != want {
 			t.Fatalf("download %d: HTTP %d, %d bytes, err %v, sha256 match %v", i, resp.StatusCode, n, err, hex.EncodeToString(h.Sum(nil)) == want)

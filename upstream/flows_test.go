@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http/httptest"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"waproxy/internal/heapwatch"
 
 	"github.com/tidwall/gjson"
 
@@ -378,32 +378,10 @@ func TestUpdateFlowJSONStreams(t *testing.T) {
 	const size = 40 << 20
 	srv := startUploadServer(t, answer(200, flowJSONOK))
 	c := newClient(srv.URL, nil)
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	hw := heapwatch.Start()
 	resp, err := c.UpdateFlowJSON(context.Background(), "app", "sk", "1",
 		upstream.MediaFile{Size: size, Open: (&opener{size: size}).open})
-	close(stop)
-	<-sampled
+	growth := hw.Growth()
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("UpdateFlowJSON = %+v, %v", resp, err)
 	}
@@ -411,7 +389,7 @@ func TestUpdateFlowJSONStreams(t *testing.T) {
 	if u.err != nil || len(u.parts) != 1 || u.parts[0].size != size || u.parts[0].sha256 != genSHA256(size) {
 		t.Fatalf("server saw %+v", u)
 	}
-	if growth := int64(peak.Load()) - int64(base); growth >= 16<<20 {
+	if growth >= 16<<20 {
 		t.Errorf("heap in use grew by %d MB during a %d MB upload, want < 16 MB", growth>>20, size>>20)
 	}
 }

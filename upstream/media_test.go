@@ -13,13 +13,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"waproxy/internal/heapwatch"
 
 	"waproxy/gupshupsim"
 	"waproxy/upstream"
@@ -336,32 +337,10 @@ func TestUploadMediaStreamsLargeFile(t *testing.T) {
 			if !known {
 				fsize = -1
 			}
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			base := ms.HeapInuse
-			var peak atomic.Uint64
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				var m runtime.MemStats
-				for {
-					runtime.ReadMemStats(&m)
-					if m.HeapInuse > peak.Load() {
-						peak.Store(m.HeapInuse)
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(5 * time.Millisecond):
-					}
-				}
-			}()
+			hw := heapwatch.Start()
 			resp, err := c.UploadMedia(context.Background(), "app", "sk",
 				upstream.MediaFile{Name: "big.mp4", MimeType: "video/mp4", Size: fsize, Open: (&opener{size: size}).open})
-			close(stop)
-			<-sampled
+			growth := hw.Growth()
 			if err != nil {
 				t.Fatalf("UploadMedia: %v", err)
 			}
@@ -373,7 +352,7 @@ func TestUploadMediaStreamsLargeFile(t *testing.T) {
 			if u.err != nil || len(u.parts) != 2 || u.parts[1].size != size || u.parts[1].sha256 != genSHA256(size) {
 				t.Fatalf("server saw %+v", u)
 			}
-			if growth := int64(peak.Load()) - int64(base); growth >= 16<<20 {
+			if growth >= 16<<20 {
 				t.Errorf("heap in use grew by %d MB during a %d MB upload, want < 16 MB", growth>>20, size>>20)
 			}
 		})
