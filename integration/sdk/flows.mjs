@@ -42,13 +42,9 @@
 //   GRAPH_VERSION    Graph API version in the path (default v23.0)
 
 import { GraphApiError, WhatsAppClient } from "@kapso/whatsapp-cloud-api";
+import { CheckError, check, describeError, finish, requireEnv, step } from "./scenario.mjs";
 
-const required = ["PROXY_BASE_URL", "ACCESS_TOKEN", "OTHER_TOKEN", "WABA_ID", "PHONE_NUMBER_ID", "TO", "FLOW_NAME"];
-const missing = required.filter((name) => !process.env[name]);
-if (missing.length > 0) {
-  console.error(`flows.mjs: missing environment variables: ${missing.join(", ")}`);
-  process.exit(2);
-}
+requireEnv("flows.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "OTHER_TOKEN", "WABA_ID", "PHONE_NUMBER_ID", "TO", "FLOW_NAME"]);
 
 const baseUrl = process.env.PROXY_BASE_URL.replace(/\/+$/, "");
 const graphVersion = process.env.GRAPH_VERSION || "v23.0";
@@ -56,51 +52,6 @@ const wabaId = process.env.WABA_ID;
 const phoneNumberId = process.env.PHONE_NUMBER_ID;
 const to = process.env.TO;
 const flowName = process.env.FLOW_NAME;
-
-let failed = false;
-
-function emit(line) {
-  if (!line.ok) failed = true;
-  process.stdout.write(JSON.stringify(line) + "\n");
-}
-
-function describeError(err) {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err) };
-  const out = { name: err.name, message: err.message };
-  if (err instanceof GraphApiError) {
-    for (const key of ["httpStatus", "code", "type", "errorSubcode", "fbtraceId", "details"]) {
-      out[key] = err[key] ?? null;
-    }
-  }
-  if (err.cause !== undefined) out.cause = String(err.cause?.message ?? err.cause);
-  return out;
-}
-
-class CheckError extends Error {
-  constructor(message, detail) {
-    super(message);
-    this.name = "CheckError";
-    this.detail = detail;
-  }
-}
-
-function check(cond, message, detail) {
-  if (!cond) throw new CheckError(message, detail);
-}
-
-// step runs one scenario; fn returns the members to print with ok:true.
-async function step(scenario, fn) {
-  try {
-    const extra = (await fn()) ?? {};
-    emit({ scenario, ok: true, ...extra });
-    return extra;
-  } catch (err) {
-    const line = { scenario, ok: false, error: describeError(err) };
-    if (err instanceof CheckError) line.detail = err.detail ?? null;
-    emit(line);
-    return null;
-  }
-}
 
 // expectGraphError runs fn, which must fail with a GraphApiError of the
 // given HTTP status, code and (when given) subcode; it returns the error.
@@ -113,7 +64,7 @@ async function expectGraphError(fn, status, code, subcode) {
     check(err.httpStatus === status && err.code === code, `want HTTP ${status} code ${code}`, describeError(err));
     if (subcode !== undefined) check(err.errorSubcode === subcode, `want subcode ${subcode}`, describeError(err));
     check(typeof err.fbtraceId === "string" && err.fbtraceId !== "", "no fbtrace_id", describeError(err));
-    return { error: describeError(err) };
+    return { error: describeError(err, { stack: false }) };
   }
   throw new CheckError("the call succeeded", res);
 }
@@ -289,4 +240,4 @@ await step("delete_draft", async () => {
   return expectGraphError(() => client.flows.get({ flowId: draftId }), 400, 100, 33);
 });
 
-process.exit(failed ? 1 : 0);
+finish();

@@ -16,13 +16,9 @@
 //   BAD_ACCESS_TOKEN    token the proxy rejects, for error_bad_token (optional)
 
 import { GraphApiError, WhatsAppClient, buildTemplatePayload } from "@kapso/whatsapp-cloud-api";
+import { describeError, emit, finish, requireEnv } from "./scenario.mjs";
 
-const required = ["PROXY_BASE_URL", "ACCESS_TOKEN", "PHONE_NUMBER_ID", "TO", "BAD_TO"];
-const missing = required.filter((name) => !process.env[name]);
-if (missing.length > 0) {
-  console.error(`kapso.mjs: missing environment variables: ${missing.join(", ")}`);
-  process.exit(2);
-}
+requireEnv("kapso.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "PHONE_NUMBER_ID", "TO", "BAD_TO"]);
 
 const baseUrl = process.env.PROXY_BASE_URL;
 const accessToken = process.env.ACCESS_TOKEN;
@@ -36,41 +32,6 @@ const badAccessToken = process.env.BAD_ACCESS_TOKEN || "not-a-valid-token";
 
 // The only client configuration: base URL, token and Graph version.
 const client = new WhatsAppClient({ baseUrl, accessToken, graphVersion });
-
-// Every field GraphApiError exposes, with null for the absent ones so that
-// each key is always present in the output.
-function describeError(err) {
-  if (!(err instanceof Error)) {
-    return { name: typeof err, message: String(err) };
-  }
-  const out = { name: err.name, message: err.message };
-  if (err instanceof GraphApiError) {
-    for (const key of [
-      "httpStatus",
-      "code",
-      "type",
-      "errorSubcode",
-      "fbtraceId",
-      "details",
-      "errorData",
-      "category",
-      "retry",
-      "raw",
-    ]) {
-      out[key] = err[key] ?? null;
-    }
-  }
-  if (err.cause !== undefined) out.cause = String(err.cause?.message ?? err.cause);
-  out.stack = err.stack ?? null;
-  return out;
-}
-
-let failed = false;
-
-function emit(line) {
-  if (!line.ok) failed = true;
-  process.stdout.write(JSON.stringify(line) + "\n");
-}
 
 // A send that must succeed: print the SDK's return value as-is.
 async function expectSuccess(scenario, send) {
@@ -88,12 +49,11 @@ async function expectGraphError(scenario, send) {
     const response = await send();
     emit({ scenario, ok: false, message: "expected a GraphApiError, the send succeeded", response });
   } catch (err) {
-    const error = describeError(err);
     if (err instanceof GraphApiError) {
-      delete error.stack;
+      const error = describeError(err, { stack: false });
       emit({ scenario, ok: true, error });
     } else {
-      emit({ scenario, ok: false, message: "expected a GraphApiError", error });
+      emit({ scenario, ok: false, message: "expected a GraphApiError", error: describeError(err) });
     }
   }
 }
@@ -211,4 +171,4 @@ await expectGraphError("error_bad_token", () =>
   badTokenClient.messages.sendText({ phoneNumberId, to, body: "This token is rejected" }),
 );
 
-process.exitCode = failed ? 1 : 0;
+finish();

@@ -45,13 +45,9 @@ import { GraphApiError, WhatsAppClient } from "@kapso/whatsapp-cloud-api";
 import { Client as GreatClient } from "@great-detail/whatsapp";
 import { WhatsAppAPI } from "whatsapp-api-js";
 import { Image } from "whatsapp-api-js/messages";
+import { CheckError, check, describeError, finish, requireEnv, step } from "./scenario.mjs";
 
-const required = ["PROXY_BASE_URL", "ACCESS_TOKEN", "PHONE_NUMBER_ID", "TO", "READ_MESSAGE_ID"];
-const missing = required.filter((name) => !process.env[name]);
-if (missing.length > 0) {
-  console.error(`media.mjs: missing environment variables: ${missing.join(", ")}`);
-  process.exit(2);
-}
+requireEnv("media.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "PHONE_NUMBER_ID", "TO", "READ_MESSAGE_ID"]);
 
 const baseUrl = process.env.PROXY_BASE_URL.replace(/\/+$/, "");
 const accessToken = process.env.ACCESS_TOKEN;
@@ -59,52 +55,6 @@ const phoneNumberId = process.env.PHONE_NUMBER_ID;
 const to = process.env.TO;
 const readMessageId = process.env.READ_MESSAGE_ID;
 const graphVersion = process.env.GRAPH_VERSION || "v23.0";
-
-let failed = false;
-
-function emit(line) {
-  if (!line.ok) failed = true;
-  process.stdout.write(JSON.stringify(line) + "\n");
-}
-
-function describeError(err) {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err) };
-  const out = { name: err.name, message: err.message };
-  if (err instanceof GraphApiError) {
-    for (const key of ["httpStatus", "code", "type", "errorSubcode", "fbtraceId", "details"]) {
-      out[key] = err[key] ?? null;
-    }
-  }
-  if (err.cause !== undefined) out.cause = String(err.cause?.message ?? err.cause);
-  out.stack = err.stack ?? null;
-  return out;
-}
-
-class CheckError extends Error {
-  constructor(message, detail) {
-    super(message);
-    this.name = "CheckError";
-    this.detail = detail;
-  }
-}
-
-function check(cond, message, detail) {
-  if (!cond) throw new CheckError(message, detail);
-}
-
-// step runs one scenario; fn returns the members to print with ok:true.
-async function step(scenario, fn) {
-  try {
-    const extra = (await fn()) ?? {};
-    emit({ scenario, ok: true, ...extra });
-    return extra;
-  } catch (err) {
-    const line = { scenario, ok: false, error: describeError(err) };
-    if (err instanceof CheckError) line.detail = err.detail ?? null;
-    emit(line);
-    return null;
-  }
-}
 
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
@@ -396,4 +346,4 @@ const pdf = { mime: "application/pdf", name: "report.pdf" };
   });
 }
 
-process.exitCode = failed ? 1 : 0;
+finish();
