@@ -127,12 +127,14 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 // tenant has a webhook, pointing it at the intake (see webhook.Subscribe).
 func (a *App) Subscribe(ctx context.Context, cfg *config.Config) []webhook.SubscribeResult {
 	secrets := map[string]string{}
+	versions := map[string]int{}
 	for _, t := range cfg.Tenants {
 		if t.Webhook.URL == "" {
 			continue
 		}
 		for _, p := range t.PhoneNumbers {
 			secrets[p.ID] = p.CallbackSecret
+			versions[p.ID] = p.CallbackVersion
 		}
 	}
 	var apps []webhook.SubscribeApp
@@ -141,7 +143,7 @@ func (a *App) Subscribe(ctx context.Context, cfg *config.Config) []webhook.Subsc
 		if !ok {
 			continue
 		}
-		apps = append(apps, webhook.SubscribeApp{AppID: p.AppID, Secret: secret,
+		apps = append(apps, webhook.SubscribeApp{AppID: p.AppID, Secret: secret, Version: versions[p.ID],
 			Token: func(ctx context.Context) (string, error) { return a.Tokens.Token(ctx, p) }})
 	}
 	return webhook.Subscribe(ctx, a.Upstream, apps, webhook.SubscribeConfig{

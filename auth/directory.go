@@ -25,7 +25,14 @@ type Phone struct {
 	AppName string
 	// WABAID is the WhatsApp Business Account id clients use for
 	// account-level calls (Flows); "" when not configured.
-	WABAID   string
+	WABAID string
+	// SendAPI is "v3" (the passthrough) or "v2" (template/msg, templates
+	// only).
+	SendAPI string
+	// Source is the sending number in digits (template/msg's "source").
+	Source string
+	// Sandbox is template/msg's sandbox flag.
+	Sandbox  bool
 	appToken string // static app token; "" = partner login
 }
 
@@ -60,7 +67,11 @@ func NewDirectory(tenants []config.Tenant) (*Directory, error) {
 			d.byDigest[dg] = tokenEntry{digest: dg, tenant: t}
 		}
 		for _, pc := range tc.PhoneNumbers {
-			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, WABAID: pc.WABAID, appToken: pc.AppToken}
+			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, WABAID: pc.WABAID,
+				SendAPI: pc.SendAPI, Source: digitsOf(pc.DisplayPhoneNumber), Sandbox: pc.Sandbox, appToken: pc.AppToken}
+			if p.SendAPI == "" {
+				p.SendAPI = "v3"
+			}
 			t.phones[p.ID] = p
 			d.phones[p.ID] = p
 		}
@@ -122,4 +133,15 @@ func (d *Directory) Phones() []*Phone {
 		out = append(out, p)
 	}
 	return out
+}
+
+// digitsOf keeps the digits of a phone number as written ("+91 98…").
+func digitsOf(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
 }

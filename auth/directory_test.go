@@ -223,3 +223,23 @@ func TestTenantPhoneOfWABA(t *testing.T) {
 		})
 	}
 }
+
+func TestPhoneSendSettings(t *testing.T) {
+	t.Parallel()
+	d, err := auth.NewDirectory([]config.Tenant{{Name: "v2", Tokens: []string{"tok-v2"}, PhoneNumbers: []config.PhoneNumber{
+		{ID: "1", AppID: "app-1", AppName: "One", SendAPI: "v2", DisplayPhoneNumber: "+91 98765-43210", Sandbox: true},
+		{ID: "2", AppID: "app-2"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := d.Authenticate("tok-v2")
+	v2, _ := tenant.Phone("1")
+	if v2.SendAPI != "v2" || v2.Source != "919876543210" || !v2.Sandbox {
+		t.Errorf("v2 phone = %+v, want send API v2, source in digits, sandbox", v2)
+	}
+	v3, _ := tenant.Phone("2")
+	if v3.SendAPI != "v3" || v3.Source != "" || v3.Sandbox {
+		t.Errorf("phone without settings = %+v, want the v3 default", v3)
+	}
+}

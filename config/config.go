@@ -51,6 +51,9 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// Media configures media upload, lookup and download.
 	Media MediaConfig `yaml:"media"`
+	// Templates configures the template lookup of numbers that send
+	// through Gupshup's template/msg call (send_api: v2).
+	Templates TemplatesConfig `yaml:"templates"`
 	// Tenants are the businesses served. At least one is required.
 	Tenants []Tenant `yaml:"tenants"`
 }
@@ -132,6 +135,20 @@ type MediaConfig struct {
 	TransferTimeout time.Duration `yaml:"transfer_timeout"`
 }
 
+// TemplatesConfig tunes the cache of Gupshup template lists (Meta template
+// name and language → Gupshup template id) used by send_api v2 numbers.
+type TemplatesConfig struct {
+	// CacheTTL is how long an app's fetched template list is used. Default
+	// 10m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// NegativeTTL is how long a name and language found missing is answered
+	// "template does not exist" without asking Gupshup again. Default 1m.
+	NegativeTTL time.Duration `yaml:"negative_ttl"`
+	// MinRefresh spaces the list calls of one app (Gupshup allows 10 per
+	// minute per app). Default 6s.
+	MinRefresh time.Duration `yaml:"min_refresh"`
+}
+
 // AdminConfig guards the admin endpoints.
 type AdminConfig struct {
 	// Token enables /admin/* for callers sending it as a bearer token.
@@ -208,6 +225,11 @@ type TranslateConfig struct {
 	// NormalizeTemplateButtons sends template button "index" as a string and
 	// "sub_type" in lower case, as Meta documents them. Default true.
 	NormalizeTemplateButtons *bool `yaml:"normalize_template_buttons"`
+	// V2ButtonParams says how URL-button suffixes and copy codes of template
+	// sends on send_api v2 numbers travel, where Gupshup documents nothing:
+	// "append" adds them to the template params after the body's; "reject"
+	// answers a Meta error instead. Default "append".
+	V2ButtonParams string `yaml:"v2_button_params"`
 }
 
 // Tenant is one business: its client tokens and its phone numbers.
@@ -243,8 +265,19 @@ type PhoneNumber struct {
 	// webhooks. Optional: Gupshup's is kept.
 	WABAID string `yaml:"waba_id"`
 	// DisplayPhoneNumber fills metadata.display_phone_number when a
-	// callback lacks it (v2 callbacks). Optional.
+	// callback lacks it (v2 callbacks), and is the sending number ("source")
+	// of template/msg sends. Optional; required with send_api v2.
 	DisplayPhoneNumber string `yaml:"display_phone_number"`
+	// SendAPI is the Gupshup call /messages uses: "v3" (the passthrough,
+	// every message type) or "v2" (template/msg: template messages only,
+	// for apps without the v3 passthrough). Default "v3".
+	SendAPI string `yaml:"send_api"`
+	// Sandbox is template/msg's sandbox flag (send_api v2). Default false.
+	Sandbox bool `yaml:"sandbox"`
+	// CallbackVersion is the callback format "proxy subscribe" asks Gupshup
+	// for: 3 (Meta-shaped) or 2 (for apps that only have v2 callbacks; no
+	// flow replies). Default 3.
+	CallbackVersion int `yaml:"callback_version"`
 }
 
 // NormalizeTemplateButtonsOrDefault reports the effective setting.
@@ -454,6 +487,20 @@ func (c *Config) applyDefaults() {
 	if w.Concurrency == 0 {
 		w.Concurrency = 4
 	}
+	setDefault(&c.Translate.V2ButtonParams, "append")
+	tp := &c.Templates
+	setDefaultDur(&tp.CacheTTL, 10*time.Minute)
+	setDefaultDur(&tp.NegativeTTL, time.Minute)
+	setDefaultDur(&tp.MinRefresh, 6*time.Second)
+	for i := range c.Tenants {
+		for j := range c.Tenants[i].PhoneNumbers {
+			p := &c.Tenants[i].PhoneNumbers[j]
+			setDefault(&p.SendAPI, "v3")
+			if p.CallbackVersion == 0 {
+				p.CallbackVersion = 3
+			}
+		}
+	}
 	setDefault(&w.SubscriptionTag, "waproxy")
 	if len(w.SubscriptionModes) == 0 {
 		w.SubscriptionModes = []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"}
@@ -493,6 +540,14 @@ func (c *Config) validate() error {
 	}
 	if c.Media.CacheBytes < 0 || c.Media.CacheItemBytes < 0 {
 		return errors.New("media.cache_bytes, media.cache_item_bytes: must be positive")
+	}
+	switch c.Translate.V2ButtonParams {
+	case "append", "reject":
+	default:
+		return fmt.Errorf("translate.v2_button_params: %q is not append or reject", c.Translate.V2ButtonParams)
+	}
+	if c.Templates.CacheTTL < 0 || c.Templates.NegativeTTL < 0 || c.Templates.MinRefresh < 0 {
+		return errors.New("templates.cache_ttl, negative_ttl, min_refresh: must be positive")
 	}
 	if len(c.Tenants) == 0 {
 		return errors.New("tenants: at least one tenant is required")
@@ -551,12 +606,45 @@ func (c *Config) validate() error {
 			if t.Webhook.URL != "" && p.CallbackSecret == "" {
 				return fmt.Errorf("%s.callback_secret: required when the tenant has a webhook url", pat)
 			}
+			if err := p.validateSendAPI(pat); err != nil {
+				return err
+			}
 		}
 		if err := t.Webhook.validate(at + ".webhook"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// validateSendAPI checks send_api and what a v2 number needs.
+func (p PhoneNumber) validateSendAPI(at string) error {
+	switch p.SendAPI {
+	case "v3":
+	case "v2":
+		if digitCount(p.DisplayPhoneNumber) < 8 {
+			return fmt.Errorf("%s.display_phone_number: required with send_api v2 (the number template/msg sends from, with country code)", at)
+		}
+		if p.AppName == "" {
+			return fmt.Errorf("%s.app_name: required with send_api v2 (template/msg's src.name)", at)
+		}
+	default:
+		return fmt.Errorf("%s.send_api: %q is not v3 or v2", at, p.SendAPI)
+	}
+	if p.CallbackVersion != 2 && p.CallbackVersion != 3 {
+		return fmt.Errorf("%s.callback_version: %d is not 2 or 3", at, p.CallbackVersion)
+	}
+	return nil
+}
+
+func digitCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 func (w *WebhooksConfig) validate() error {

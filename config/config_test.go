@@ -560,7 +560,7 @@ tenants:
     tokens: [t]
     phone_numbers: [{id: "1", app_id: app-a}]
 `, noEnv)
-	if got := cfg.Tenants[0].PhoneNumbers[0]; got != (PhoneNumber{ID: "1", AppID: "app-a"}) {
+	if got := cfg.Tenants[0].PhoneNumbers[0]; got != (PhoneNumber{ID: "1", AppID: "app-a", SendAPI: "v3", CallbackVersion: 3}) {
 		t.Errorf("phone = %+v", got)
 	}
 	if got := cfg.Gupshup.Partner; got != (PartnerConfig{Email: "p@example.com", Secret: "s"}) {
@@ -708,6 +708,14 @@ tenants:
     phone_numbers: [{id: "1", app_id: a, app_token: sk}]
 `
 	}
+	phoneCfg := func(extra string) string {
+		return `
+tenants:
+  - name: a
+    tokens: [t]
+    phone_numbers: [{id: "1", app_id: a, app_token: sk, ` + extra + `}]
+`
+	}
 	tests := []struct {
 		name string
 		raw  string
@@ -743,6 +751,20 @@ tenants:
 			[]string{"yaml"}},
 		{"tenants not a list", "tenants: acme\n",
 			[]string{"acme", "[]config.Tenant"}},
+		{"send_api unknown", phoneCfg("send_api: v4, display_phone_number: '919999999999', app_name: A"),
+			[]string{"tenants[0].phone_numbers[0].send_api", `"v4"`}},
+		{"send_api v2 without the sending number", phoneCfg("send_api: v2, app_name: A"),
+			[]string{"tenants[0].phone_numbers[0].display_phone_number", "required with send_api v2"}},
+		{"send_api v2 with a number too short to have a country code", phoneCfg("send_api: v2, app_name: A, display_phone_number: '+91 12'"),
+			[]string{"tenants[0].phone_numbers[0].display_phone_number"}},
+		{"send_api v2 without the app name", phoneCfg("send_api: v2, display_phone_number: '919999999999'"),
+			[]string{"tenants[0].phone_numbers[0].app_name", "src.name"}},
+		{"callback version 1", phoneCfg("callback_version: 1"),
+			[]string{"tenants[0].phone_numbers[0].callback_version", "1"}},
+		{"v2 button params unknown", "translate:\n  v2_button_params: drop\n" + minimal,
+			[]string{"translate.v2_button_params", `"drop"`}},
+		{"negative template cache ttl", "templates:\n  cache_ttl: -1s\n" + minimal,
+			[]string{"templates.cache_ttl"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -793,10 +815,12 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 		},
 		Media: MediaConfig{URLTTL: 5 * time.Minute, CacheBytes: 64 << 20, CacheItemBytes: 16 << 20, CacheTTL: 10 * time.Minute,
 			TransferTimeout: 10 * time.Minute},
+		Translate: TranslateConfig{V2ButtonParams: "append"},
+		Templates: TemplatesConfig{CacheTTL: 10 * time.Minute, NegativeTTL: time.Minute, MinRefresh: 6 * time.Second},
 		Tenants: []Tenant{{
 			Name:         "acme",
 			Tokens:       []string{"tok-acme"},
-			PhoneNumbers: []PhoneNumber{{ID: "111", AppID: "app-1", AppToken: "sk_1"}},
+			PhoneNumbers: []PhoneNumber{{ID: "111", AppID: "app-1", AppToken: "sk_1", SendAPI: "v3", CallbackVersion: 3}},
 		}},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -836,6 +860,7 @@ gupshup:
   partner_token_ttl: 2h
 translate:
   normalize_template_buttons: false
+  v2_button_params: reject
 webhooks:
   store_path: /var/lib/waproxy/q.db
   secret_header: X-Cb-Secret
@@ -863,6 +888,10 @@ media:
   cache_ttl: 1h
   spool_dir: /var/tmp
   transfer_timeout: 1m
+templates:
+  cache_ttl: 2m
+  negative_ttl: 5s
+  min_refresh: 30s
 tenants:
   - name: acme
     tokens: [tok]
@@ -878,6 +907,9 @@ tenants:
         callback_secret: cbs
         waba_id: "222"
         display_phone_number: "15550001111"
+        send_api: v2
+        sandbox: true
+        callback_version: 2
 `, noEnv)
 	f := false
 	want := Config{
@@ -902,7 +934,8 @@ tenants:
 			AppTokenTTL:         time.Hour,
 			PartnerTokenTTL:     2 * time.Hour,
 		},
-		Translate: TranslateConfig{NormalizeTemplateButtons: &f},
+		Translate: TranslateConfig{NormalizeTemplateButtons: &f, V2ButtonParams: "reject"},
+		Templates: TemplatesConfig{CacheTTL: 2 * time.Minute, NegativeTTL: 5 * time.Second, MinRefresh: 30 * time.Second},
 		Webhooks: WebhooksConfig{
 			StorePath:         "/var/lib/waproxy/q.db",
 			SecretHeader:      "X-Cb-Secret",
@@ -929,7 +962,7 @@ tenants:
 			Tokens:  []string{"tok"},
 			Webhook: TenantWebhook{URL: "https://hooks.example.com/wa", AppSecret: "shh", VerifyToken: "vt", Concurrency: 2},
 			PhoneNumbers: []PhoneNumber{{ID: "111", AppID: "app-1", AppName: "Acme",
-				CallbackSecret: "cbs", WABAID: "222", DisplayPhoneNumber: "15550001111"}},
+				CallbackSecret: "cbs", WABAID: "222", DisplayPhoneNumber: "15550001111", SendAPI: "v2", Sandbox: true, CallbackVersion: 2}},
 		}},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -1102,7 +1135,7 @@ func TestParseRepoConfigWithEmptyEnvironment(t *testing.T) {
 		t.Errorf("tokens = %q", got)
 	}
 	want := PhoneNumber{ID: "100000000000001", AppID: "sim-app-1", AppName: "SimApp", AppToken: "sk_sim_app_token_1",
-		CallbackSecret: "demo-callback-secret", WABAID: "200000000000001"}
+		CallbackSecret: "demo-callback-secret", WABAID: "200000000000001", SendAPI: "v3", CallbackVersion: 3}
 	if len(cfg.Tenants[0].PhoneNumbers) != 1 || cfg.Tenants[0].PhoneNumbers[0] != want {
 		t.Errorf("phone_numbers = %+v, want [%+v]", cfg.Tenants[0].PhoneNumbers, want)
 	}

@@ -24,6 +24,10 @@ type SubscribeApp struct {
 	Token func(ctx context.Context) (string, error)
 	// Secret is sent back by Gupshup in the secret header.
 	Secret string
+	// Version is the callback format asked for: 3 (Meta-shaped; 0 means
+	// 3) or 2, for apps that only have v2 callbacks. A v2 subscription
+	// leaves out FLOWS_MESSAGE, which Gupshup offers on v3 only.
+	Version int
 }
 
 // SubscribeConfig is what every app's subscription looks like.
@@ -51,7 +55,7 @@ func CallbackURL(publicURL, appID string) string {
 	return strings.TrimRight(publicURL, "/") + "/gupshup/callbacks/" + appID
 }
 
-// Subscribe makes every app's v3 subscription (found by tag) point at the
+// Subscribe makes every app's subscription (found by tag) point at the
 // intake with the wanted modes and secret header: created when missing,
 // updated when different, left alone when equal. Running it again changes
 // nothing.
@@ -78,8 +82,15 @@ func subscribeOne(ctx context.Context, api SubscriptionAPI, a SubscribeApp, cfg 
 		return "", "", err
 	}
 	modes := NormalizeModes(cfg.Modes)
+	version := a.Version
+	if version == 0 {
+		version = 3
+	}
+	if version == 2 {
+		modes = slices.DeleteFunc(modes, func(m string) bool { return m == "FLOWS_MESSAGE" })
+	}
 	spec := upstream.SubscriptionSpec{
-		URL: CallbackURL(cfg.PublicURL, a.AppID), Tag: cfg.Tag, Version: 3,
+		URL: CallbackURL(cfg.PublicURL, a.AppID), Tag: cfg.Tag, Version: version,
 		Modes: modes, Meta: string(meta),
 	}
 	subs, err := api.ListSubscriptions(ctx, a.AppID, token)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"waproxy/gupshupsim"
@@ -77,5 +78,21 @@ func TestSubscribeAgainstTheSimulator(t *testing.T) {
 	var se *upstream.StatusError
 	if !errors.As(res[0].Err, &se) || se.HTTPStatus() != 401 {
 		t.Errorf("bad token error = %v, want a wrapped 401 StatusError", res[0].Err)
+	}
+
+	// An app with only v2 callbacks: the managed subscription becomes v2,
+	// without the v3-only FLOWS_MESSAGE mode; a second run changes nothing.
+	v2 := app
+	v2.Version = 2
+	cfg.Modes = []string{"MESSAGE", "FLOWS_MESSAGE", "SENT"}
+	for _, want := range []string{"updated", "unchanged"} {
+		if res := Subscribe(context.Background(), api, []SubscribeApp{v2}, cfg); res[0].Action != want || res[0].Err != nil {
+			t.Fatalf("v2: %+v, want %s", res, want)
+		}
+	}
+	for _, s := range sim.Subscriptions("app-1") {
+		if s.Tag == "other" && (s.Version != 2 || strings.Join(s.Modes, ",") != "MESSAGE,SENT") {
+			t.Errorf("v2 subscription = %+v", s)
+		}
 	}
 }
