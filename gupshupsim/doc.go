@@ -64,6 +64,16 @@
 //     the flow JSON; GET …/flows/{flowId}/preview,
 //     POST …/flows/{flowId}/publish and POST …/flows/{flowId}/deprecate.
 //     See Flows below.
+//   - GET /partner/app/{appId}/templates (a trailing "/" is accepted) —
+//     the app's templates, optionally filtered by the query parameters
+//     elementName and languageCode; app token as on the v3 send. It answers
+//     200 {"status":"success","templates":[…]}. Rate limit: 10 requests per
+//     sliding 60 s window per app. See Templates (v2) below.
+//   - POST /partner/app/{appId}/template/msg — the v2 template send, a
+//     URL-encoded form (channel, source, src.name, destination, sandbox,
+//     template, message, postbackTexts); app token as on the v3 send. On
+//     success it answers 200 {"status":"submitted","messageId":"<uuid v4>"}.
+//     See Templates (v2) below.
 //   - GET /sim/flows/{flowId}/flow.json?sig=… — not a Gupshup endpoint: the
 //     download_url of a flow's asset (no authentication). See Flows below.
 //   - POST /sim/apps/{appId}/inbound — not a Gupshup endpoint: simulates a
@@ -107,6 +117,9 @@
 // missing/invalid" and "Maximum 5 subscriptions allowed per app" (all 400)
 // are the simulator's own. Before those come "Invalid App Details" (400)
 // and "Authentication Failed" (401), checked like on the v3 send.
+//
+// The template list and template/msg answers are described under
+// Templates (v2).
 //
 // The v3 send checks, in order: the app exists (400), the Authorization
 // header equals the app's current token (401), the body parses (400),
@@ -292,20 +305,26 @@
 //
 // # Magic destinations
 //
-// A v3 send whose destination ("to", or "recipient" when "to" is absent) ends
-// with one of these suffixes fails in a fixed way, so that error mapping can
-// be exercised by hand against the standalone simulator:
+// A send whose destination (v3: "to", or "recipient" when "to" is absent;
+// template/msg: "destination") ends with one of these suffixes fails in a
+// fixed way, so that error mapping can be exercised by hand against the
+// standalone simulator:
 //
 //	suffix       status  body
 //	0000001002   400     {"status":"error","message":"Number does not exist on WhatsApp","code":1002}
 //	0000001003   400     {"status":"error","message":"Wallet Balance Low","code":1003}
 //	0000000400   400     {"status":"error","message":"Invalid Destination"}
 //	0000000429   429     {"status":"error","message":"Too Many Requests"}  (with Retry-After: 1)
+//	0000000500   500     {"status":"error","message":"Internal server error. Please try again later and If Issue still persist than contact Gupshup Dev Support"}
 //
 // The suffixes are exported as SuffixNotOnWhatsApp, SuffixWalletLow,
-// SuffixInvalidDestination and SuffixRateLimited. Gupshup does not document
-// whether codes 1002/1003 are reported synchronously on v3; the simulator
-// chooses to. Failed sends emit no callbacks.
+// SuffixInvalidDestination, SuffixRateLimited and SuffixInternalError. On
+// template/msg the 0000000400 body is written {"message":"Invalid
+// Destination","status":"error"}, the key order of Gupshup's template/msg
+// documentation, whose 500 wording SuffixInternalError uses on both sends.
+// Gupshup does not document whether codes 1002/1003 are reported
+// synchronously; the simulator chooses to. The suffixes apply after the
+// send's other checks. Failed sends emit no callbacks.
 //
 // One more suffix, SuffixFailsLater (0000001047), makes the send succeed
 // and the message fail afterwards: its callbacks are "enqueued" then
@@ -314,6 +333,99 @@
 // (v2: payload {"code":131047,"reason":"Message failed to send because more
 // than 24 hours have passed since the customer last replied to this
 // number."}), whatever Options.StatusSequence says.
+//
+// # Templates (v2)
+//
+// Templates belong to an app: Options.Templates, Sim.AddTemplate (which
+// replaces the app's template with the same ID) and Sim.SetTemplateStatus
+// (PENDING, REJECTED, …: only APPROVED templates can be sent). A Template
+// without ID gets a version 4 UUID derived from the app id, ElementName and
+// LanguageCode, the same on every run. Defaults: LanguageCode "en",
+// Category "MARKETING", Status "APPROVED", TemplateType "TEXT"; Category,
+// Status, TemplateType and button types are upper-cased. Templates are not
+// removed and survive Reset.
+//
+// GET /partner/app/{appId}/templates checks, in order: the method (405),
+// the app (400 "Invalid App Details"), the token (401 "Authentication
+// Failed"), the rate limit (TemplateListRateLimit, 10 per sliding 60 s per
+// app: 429 "Too Many Requests" with Retry-After; off with
+// Options.DisableRateLimits). It answers the app's templates in the order
+// added, those whose elementName and languageCode equal the query
+// parameters of those names when given (compared exactly; no match gives
+// "templates":[]), as Gupshup's list items:
+//
+//	{"status":"success","templates":[{"id":"<uuid>","elementName":"order_update",
+//	  "languageCode":"en","category":"MARKETING","status":"APPROVED","templateType":"TEXT",
+//	  "data":"Order {{1}}\nHi {{1}}, order {{2}}.\nReply STOP | [Yes] | [Track,https://x/{{1}}]",
+//	  "meta":"{\"example\":\"Hi [1], order [2].\"}",
+//	  "containerMeta":"{\"header\":\"Order {{1}}\",\"data\":\"Hi {{1}}, order {{2}}.\",
+//	    \"footer\":\"Reply STOP\",\"buttons\":[{\"type\":\"QUICK_REPLY\",\"text\":\"Yes\"},
+//	    {\"type\":\"URL\",\"text\":\"Track\",\"url\":\"https://x/{{1}}\"}],
+//	    \"sampleText\":\"Hi [1], order [2].\",\"sampleHeader\":\"Order [1]\",\"enableSample\":true}",
+//	  "languagePolicy":"deterministic","namespace":"<uuid with _>","createdOn":<ms>,
+//	  "modifiedOn":<ms>,"appId":"…","wabaId":"<App.WABAID>","externalId":"<16 digits>",
+//	  "quality":"UNKNOWN","vertical":"order_update","buttonSupported":"QR,URL"}]}
+//
+// meta and containerMeta are JSON text in a string, as Gupshup sends them.
+// containerMeta.data is the body (Template.Data); header, footer and
+// buttons are left out when empty, and a button's url (a PHONE_NUMBER
+// button's phone_number) when TemplateButton.URL is empty. The item's
+// data is Gupshup's rendering: header and body and footer on separate
+// lines, then " | [text]" per button (" | [text,url]" with a URL).
+// sampleText, sampleHeader and meta.example show each placeholder as its
+// name in brackets ("[1]"), Gupshup's sample style without the sample
+// values. buttonSupported lists the button kinds, sorted and comma-joined
+// (QUICK_REPLY is QR, PHONE_NUMBER is PN, others their type), and is left
+// out for a template without buttons. namespace (one per app) and
+// externalId are derived from the ids; vertical is the element name;
+// createdOn is when the template was added, modifiedOn when it last
+// changed. TemplateListCalls counts the calls answered 200.
+//
+// POST /partner/app/{appId}/template/msg takes a URL-encoded form
+// (without a Content-Type the body is read as one; another Content-Type
+// answers 400 "Unsupported Content-Type", a body that does not parse 400
+// "body is missing/invalid") and checks, in order:
+//
+//   - the method (405), the app (400 "Invalid App Details") and the token
+//     (401 "Authentication Failed"), as on the v3 send;
+//   - destination is present and only digits (no "+"): else 400
+//     {"message":"Invalid Destination","status":"error"};
+//   - source equals the digits of App.DisplayPhoneNumber and src.name equals
+//     App.Name (both present): else 400
+//     {"message":"Invalid App Details","status":"error"};
+//   - template is a JSON object whose "id" is a string and "params", when
+//     present, an array, and id is an APPROVED template of the app: else 400
+//     {"status":"error","message":"Invalid template id"};
+//   - params has as many items (of any kind) as the template expects: the
+//     distinct placeholders ({{1}}, {{name}}) of the header plus those of
+//     the body, one per URL button whose url has a placeholder, one per
+//     COPY_CODE button, and one product id (the thumbnail, last) for a
+//     CATALOG or PRODUCT template or one with a CATALOG or MPM button: else
+//     400 {"status":"error","message":"Template params count mismatch"};
+//   - postbackTexts, when not empty, is a JSON array of {"index":<integer
+//     ≥ 0, or its decimal string>,"text":"…"} (else 400 "postbackTexts is
+//     missing/invalid"), and message, when not empty, a JSON object whose
+//     cards, for "type":"carousel", are objects with postbackTexts like the
+//     field's when present (else 400 "message is missing/invalid");
+//   - the magic destinations (see Magic destinations).
+//
+// channel, sandbox, template.expiration and template.mpm are not checked.
+// The success answer is 200 {"status":"submitted","messageId":"<uuid v4>"},
+// Gupshup's; the message is then reported like a v3 send of type template
+// (see Callbacks): v2 enqueued events say "type":"template", v3 statuses
+// carry marketing pricing, and SuffixFailsLater makes it fail. The request
+// is recorded like any other (Requests, with its Form).
+//
+// The send's postbackTexts, the cards' postbackTexts of a carousel message
+// and the template's buttons (as they were at send time) are kept for
+// replies: see Inbound messages.
+//
+// Gupshup documents "Invalid Destination", "Invalid App Details", the
+// internal error and the success answer of template/msg, and the list's
+// item shape through third-party code; "Invalid template id", "Template
+// params count mismatch", "postbackTexts is missing/invalid" and "message
+// is missing/invalid", the order of the checks and what is counted are
+// the simulator's own.
 //
 // # Subscriptions
 //
@@ -346,7 +458,7 @@
 //
 // The simulator posts events to the app's active subscriptions:
 //
-//   - After a successful v3 send, the statuses of Options.StatusSequence
+//   - After a successful v3 or template/msg send, the statuses of Options.StatusSequence
 //     (default enqueued, sent, delivered; "read" and "failed" only when
 //     listed), the first one CallbackInterval (default 20ms) after the send
 //     and each next one CallbackInterval after the previous one was
@@ -451,6 +563,15 @@
 // "context":{"id":"<wamid>","gsId":"<gupshup id>","forwarded":false,
 // "frequently_forwarded":false}.
 //
+// A button reply to a template/msg send (Type "button", ContextGsID its
+// messageId) without a Postback gets the postbackText that send registered
+// for the first button of its template whose text is Text, by the button's
+// index: from the postbackTexts field, else from the first carousel card
+// (message.cards[].postbackTexts) that has one for that index. Without such
+// a button or postbackText, and for other replies, Postback defaults to
+// Text. This gives Gupshup's documented callback for a quick reply,
+// "payload":{"text":"Yes","type":"button","postbackText":"hello"}.
+//
 // # Test hooks
 //
 // Every request is recorded (see Requests, Count and Reset), including those
@@ -470,7 +591,10 @@
 // Flows return an app's flows (SimFlow: status, name, categories,
 // endpoint_uri, json_version, the last uploaded asset's bytes, filename and
 // part Content-Type, its validation errors, the upload count). Reset keeps
-// flows.
+// flows. Template hooks: Templates returns an app's templates (defaults
+// filled in), AddTemplate and SetTemplateStatus change them,
+// TemplateListCalls counts the list calls answered. Reset keeps templates,
+// their list-call counts and what sends left for replies.
 // Options.OnCallback observes attempts as they happen, and
 // Options.DisableCallbacks turns emission off. Reset also forgets
 // subscriptions and callback records and cancels pending callbacks. Close

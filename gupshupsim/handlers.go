@@ -12,12 +12,16 @@ import (
 	"time"
 )
 
-// Destination suffixes that make a v3 send fail (see the package doc).
+// Destination suffixes that make a send (v3 or template/msg) fail (see the
+// package doc).
 const (
 	SuffixNotOnWhatsApp      = "0000001002"
 	SuffixWalletLow          = "0000001003"
 	SuffixInvalidDestination = "0000000400"
 	SuffixRateLimited        = "0000000429"
+	// SuffixInternalError: the send answers 500 with Gupshup's internal
+	// error message.
+	SuffixInternalError = "0000000500"
 	// SuffixFailsLater: the send succeeds, then the message is reported
 	// enqueued and failed (131047, re-engagement message).
 	SuffixFailsLater = "0000001047"
@@ -45,8 +49,9 @@ type magicDestination struct {
 var magicDestinations = []magicDestination{
 	{SuffixNotOnWhatsApp, http.StatusBadRequest, "Number does not exist on WhatsApp", 1002, ""},
 	{SuffixWalletLow, http.StatusBadRequest, "Wallet Balance Low", 1003, ""},
-	{SuffixInvalidDestination, http.StatusBadRequest, "Invalid Destination", 0, ""},
+	{SuffixInvalidDestination, http.StatusBadRequest, msgInvalidDestination, 0, ""},
 	{SuffixRateLimited, http.StatusTooManyRequests, msgTooManyRequests, 0, "1"},
+	{SuffixInternalError, http.StatusInternalServerError, msgInternalError, 0, ""},
 }
 
 type errorBody struct {
@@ -155,6 +160,14 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, rec Request) {
 		s.mediaCollection(w, r, appID)
 	case "flows", "flows/":
 		s.flowCollection(w, r, appID, rec)
+	case "templates", "templates/":
+		s.listTemplates(w, r, appID)
+	case "template/msg":
+		if r.Method != http.MethodPost {
+			writeMethodNotAllowed(w, http.MethodPost)
+			return
+		}
+		s.sendTemplate(w, r, appID, rec)
 	default:
 		if rest, ok := strings.CutPrefix(sub, "flows/"); ok {
 			s.flowItem(w, r, appID, rest, rec)

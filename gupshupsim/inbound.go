@@ -38,7 +38,9 @@ type Inbound struct {
 	// nfm_reply.
 	Text string `json:"text"`
 	// Postback is the button's payload (button) or id (button_reply).
-	// Default: Text.
+	// Default for a button reply to a template/msg send (ContextGsID): the
+	// postbackText that send registered for the template's button with
+	// this Text; otherwise, and when it registered none, Text.
 	Postback string `json:"postback"`
 	// ContextGsID, when set, makes the message a reply to the business
 	// message with that Gupshup id.
@@ -70,9 +72,6 @@ func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: unknown type %q (want text, image, button, button_reply or nfm_reply)", ErrInvalidInbound, in.Type)
 	}
-	if in.Postback == "" {
-		in.Postback = in.Text
-	}
 
 	s.mu.Lock()
 	a, ok := s.apps[appID]
@@ -81,6 +80,12 @@ func (s *Sim) Inbound(appID string, in Inbound) (string, error) {
 		return "", fmt.Errorf("%w: %q", ErrUnknownApp, appID)
 	}
 	app := a.App
+	if in.Type == "button" && in.Postback == "" && in.ContextGsID != "" {
+		in.Postback = s.templatePostback(in.ContextGsID, in.Text)
+	}
+	if in.Postback == "" {
+		in.Postback = in.Text
+	}
 	wamid := newWAMID(in.From)
 	var replied *sentMsg
 	if in.ContextGsID != "" {

@@ -103,6 +103,13 @@ type Options struct {
 	// OnCallback, when set, is called after every callback attempt (from the
 	// delivering goroutine), e.g. to log it.
 	OnCallback func(Callback)
+
+	// Templates are the apps' Gupshup templates (GET
+	// /partner/app/{appId}/templates, POST …/template/msg); see Template
+	// for the defaults. New panics on a template of an unknown app, without
+	// ElementName, or with an ID the app already has. Sim.AddTemplate and
+	// Sim.SetTemplateStatus change them at run time.
+	Templates []Template
 }
 
 // Request is one request received by the simulator.
@@ -191,6 +198,8 @@ type Sim struct {
 	events [][]byte    // message JSON of accepted v1 events (event.go)
 	flows  *flowStore  // every app's flows (flows.go)
 
+	templates *templateStore // every app's templates and template sends (templates.go)
+
 	cbCtx    context.Context // canceled by Reset and Close
 	cbCancel context.CancelFunc
 	cbWG     sync.WaitGroup
@@ -198,7 +207,7 @@ type Sim struct {
 }
 
 // New returns a simulator serving the given apps. It panics if an app has an
-// empty or duplicate ID.
+// empty or duplicate ID, or a template is invalid (see Options.Templates).
 func New(opts Options) *Sim {
 	s := &Sim{
 		email:         opts.PartnerEmail,
@@ -213,6 +222,7 @@ func New(opts Options) *Sim {
 		media:         make(map[string]bool),
 		store:         newMediaStore(opts),
 		flows:         newFlowStore(opts),
+		templates:     newTemplateStore(),
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.email == "" {
@@ -249,6 +259,7 @@ func New(opts Options) *Sim {
 			modifiedOn:   created,
 		}
 	}
+	s.addOptionTemplates(opts.Templates)
 	return s
 }
 
@@ -326,8 +337,9 @@ func (s *Sim) Requests() []Request {
 // Reset forgets recorded requests, queued faults, subscriptions, callback
 // records and accepted events (Events), and cancels pending callbacks
 // (without waiting for their goroutines; Close does). Tokens, rate-limit
-// windows, message ids (WAMID) and uploaded media (with their download
-// counts) are kept.
+// windows, message ids (WAMID), uploaded media (with their download
+// counts), flows and templates (with TemplateListCalls and what template
+// sends left for replies) are kept.
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.requests = nil

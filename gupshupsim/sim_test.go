@@ -164,7 +164,7 @@ func TestHealthzAndUnknownRoutes(t *testing.T) {
 		{"GET", "/partner/account/logout", 404, errJSON("Not Found"), ""},
 		{"GET", "/partner/app/", 404, errJSON("Not Found"), ""},
 		{"GET", "/partner/app/" + testAppID, 404, errJSON("Not Found"), ""},
-		{"GET", "/partner/app/" + testAppID + "/templates", 404, errJSON("Not Found"), ""},
+		{"GET", "/partner/app/" + testAppID + "/template/analytics", 404, errJSON("Not Found"), ""},
 		{"POST", "/partner/app/" + testAppID + "/v1/message", 404, errJSON("Not Found"), ""},
 		{"GET", "/partner/account/login", 405, errJSON("Method Not Allowed"), "POST"},
 		{"POST", "/partner/app/" + testAppID + "/token", 405, errJSON("Method Not Allowed"), "GET"},

@@ -43,6 +43,28 @@
 //	curl -s localhost:9090/partner/app/sim-app-1/flows/<flowId>/preview \
 //	     -H 'Authorization: sk_sim_app_token_1'
 //
+// The app has three demo templates (logged at startup with their ids, the
+// same on every run for one -app-id): sim_order_update (TEXT, body "Hi {{1}},
+// your order {{2}} has shipped. Did it arrive on time?", quick replies Yes
+// and No), sim_offer_image (an IMAGE header, body "Hi {{1}}, this week's
+// offer is in the picture.", a footer and a URL button) and
+// sim_product_carousel (CAROUSEL, body "Our picks for you, {{1}}.", each card
+// with a quick reply Interested and a URL button Buy). List them, send one
+// through the v2 template API (source is the display number logged at
+// startup), and reply to it with a quick reply, which the callback reports
+// with the postbackText registered for that button:
+//
+//	curl -s 'localhost:9090/partner/app/sim-app-1/templates?elementName=sim_order_update' \
+//	     -H 'Authorization: sk_sim_app_token_1'
+//	curl -s -X POST localhost:9090/partner/app/sim-app-1/template/msg \
+//	     -H 'Authorization: sk_sim_app_token_1' \
+//	     --data-urlencode channel=whatsapp --data-urlencode source=<display number> \
+//	     --data-urlencode src.name=SimApp --data-urlencode destination=919876543210 \
+//	     --data-urlencode 'template={"id":"<template id>","params":["Asha","A-1001"]}' \
+//	     --data-urlencode 'postbackTexts=[{"index":0,"text":"arrived"},{"index":1,"text":"late"}]'
+//	curl -s -X POST localhost:9090/sim/apps/sim-app-1/inbound \
+//	     -d '{"from":"919876543210","type":"button","text":"Yes","contextGsId":"<messageId>"}'
+//
 // Each callback attempt is logged unless -quiet is given.
 package main
 
@@ -114,6 +136,7 @@ func main() {
 		CallbackRetryDelay: *retryDelay,
 		CallbackRetries:    simRetries,
 		MediaBaseURL:       *mediaBase,
+		Templates:          demoTemplates(*appID),
 	}
 	if !*quiet {
 		opts.OnCallback = func(c gupshupsim.Callback) {
@@ -126,6 +149,23 @@ func main() {
 	}
 	if err := run(logger, *listen, *quiet, opts); err != nil {
 		logger.Fatal(err)
+	}
+}
+
+// demoTemplates are the app's templates: a text one with two body params
+// and two quick replies, an image-header one and a carousel.
+func demoTemplates(appID string) []gupshupsim.Template {
+	return []gupshupsim.Template{
+		{AppID: appID, ElementName: "sim_order_update", Category: "UTILITY",
+			Data:    "Hi {{1}}, your order {{2}} has shipped. Did it arrive on time?",
+			Buttons: []gupshupsim.TemplateButton{{Type: "QUICK_REPLY", Text: "Yes"}, {Type: "QUICK_REPLY", Text: "No"}}},
+		{AppID: appID, ElementName: "sim_offer_image", TemplateType: "IMAGE",
+			Data: "Hi {{1}}, this week's offer is in the picture.", Footer: "Reply STOP to opt out",
+			Buttons: []gupshupsim.TemplateButton{{Type: "URL", Text: "Shop now", URL: "https://example.com/shop"}}},
+		{AppID: appID, ElementName: "sim_product_carousel", TemplateType: "CAROUSEL",
+			Data: "Our picks for you, {{1}}.",
+			Buttons: []gupshupsim.TemplateButton{{Type: "QUICK_REPLY", Text: "Interested"},
+				{Type: "URL", Text: "Buy", URL: "https://example.com/buy"}}},
 	}
 }
 
@@ -173,6 +213,9 @@ func run(logger *log.Logger, addr string, quiet bool, opts gupshupsim.Options) e
 	app, _ := sim.App(opts.Apps[0].ID)
 	logger.Printf("listening on http://%s (app id %q, app token %q, partner email %q, phone_number_id %q, display number %q, WABA id %q)",
 		ln.Addr(), app.ID, app.Token, opts.PartnerEmail, app.PhoneNumberID, app.DisplayPhoneNumber, app.WABAID)
+	for _, t := range sim.Templates(app.ID) {
+		logger.Printf("template %s (%s, %s): id %s", t.ElementName, t.LanguageCode, t.TemplateType, t.ID)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
