@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 )
@@ -32,6 +33,39 @@ func BenchmarkSendToForm(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTemplateV2Form measures the template/msg translation of a v2
+// number's template sends with a reused destination buffer.
+func BenchmarkTemplateV2Form(b *testing.B) {
+	for _, name := range []string{"seed002_params_three", "lto_media_copy_code_url", "named_params_in_text_order", "carousel_image_cards", "mpm_sections_and_thumbnail"} {
+		var fx v2Fixture
+		if err := json.Unmarshal(readBenchFile(b, "testdata/templatev2/"+name+".json"), &fx); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			buf := make([]byte, 0, 4096)
+			opt := v2DefaultOptions
+			b.ReportAllocs()
+			b.SetBytes(int64(len(fx.Body)))
+			for b.Loop() {
+				form, _, e := TemplateV2Form(buf[:0], fx.Body, fx.Template, opt)
+				if e != nil {
+					b.Fatal(e)
+				}
+				buf = form
+			}
+		})
+	}
+}
+
+func readBenchFile(b *testing.B, path string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
 }
 
 func BenchmarkSendResponse(b *testing.B) {

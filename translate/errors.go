@@ -10,20 +10,22 @@ import (
 
 // Meta error codes the proxy answers with. The titles are Meta's.
 const (
-	CodeUnknown         = 1
-	CodeService         = 2
-	CodePermission      = 10
-	CodeInvalidParam    = 100
-	CodeAccessToken     = 190
-	CodeUnknownPath     = 2500
-	CodeRateLimit       = 130429
-	CodeGeneric         = 131000
-	CodeUndeliverable   = 131026
-	CodePaymentIssue    = 131042
-	CodeOptedOut        = 131050
-	CodeMediaUpload     = 131053
-	CodeTemplateMissing = 132001
-	CodeTemplatePaused  = 132015
+	CodeUnknown            = 1
+	CodeService            = 2
+	CodePermission         = 10
+	CodeInvalidParam       = 100
+	CodeAccessToken        = 190
+	CodeUnknownPath        = 2500
+	CodeRateLimit          = 130429
+	CodeGeneric            = 131000
+	CodeUndeliverable      = 131026
+	CodePaymentIssue       = 131042
+	CodeOptedOut           = 131050
+	CodeUnsupportedType    = 131051
+	CodeMediaUpload        = 131053
+	CodeTemplateParamCount = 132000
+	CodeTemplateMissing    = 132001
+	CodeTemplatePaused     = 132015
 )
 
 // Error is one Graph API error answer:
@@ -196,6 +198,13 @@ var upstreamRules = []upstreamRule{
 		title: "Template name does not exist in the translation", details: ""},
 	{name: "template_paused", minCode: 4005, maxCode: 4005, httpOut: 400, code: CodeTemplatePaused,
 		title: "Template is paused", details: ""},
+	// template/msg (v2) answers 400 "Invalid template id" for an id that is
+	// not an approved template of the app (the simulator's wording), and
+	// "Template params count mismatch" for a wrong number of params.
+	{name: "template_invalid_id", message: "invalid template id", httpOut: 404, code: CodeTemplateMissing,
+		title: "Template name does not exist in the translation", details: ""},
+	{name: "template_params_mismatch", message: "template params count mismatch", httpOut: 400, code: CodeTemplateParamCount,
+		title: "Number of parameters does not match the expected number of params", details: ""},
 	{name: "invalid_media", minCode: 1010, maxCode: 1011, httpOut: 400, code: CodeMediaUpload,
 		title: "Media upload error", details: ""},
 	{name: "opted_out", minCode: 1012, maxCode: 1012, httpOut: 400, code: CodeOptedOut,

@@ -26,6 +26,12 @@ var upstreamCases = []struct {
 	{"code_1008_optin", 400, `{"status":"error","message":"User not opted in","code":1008}`, "", "template_mismatch"},
 	{"code_4003_no_template_match", 400, `{"status":"error","message":"No template match","code":4003}`, "", "template_no_match"},
 	{"code_4005_paused", 400, `{"status":"error","message":"Template paused","code":4005}`, "", "template_paused"},
+	{"template_msg_invalid_template_id", 400, `{"status":"error","message":"Invalid template id"}`, "", "template_invalid_id"},
+	{"template_msg_params_count_mismatch", 400, `{"status":"error","message":"Template params count mismatch"}`, "", "template_params_mismatch"},
+	// The three error bodies of template/msg's status table (seed 002), byte for byte.
+	{"template_msg_seed_invalid_destination", 400, `{ "message": "Invalid Destination", "status": "error" }`, "", "invalid_destination"},
+	{"template_msg_seed_invalid_app_details", 400, `{ "message": "Invalid App Details", "status": "error" }`, "", "invalid_app"},
+	{"template_msg_seed_internal_error", 500, `{ "status": "error", "message": "Internal server error. Please try again later and If Issue still persist than contact Gupshup Dev Support" }`, "", "upstream_5xx"},
 	{"code_1010_media_url", 400, `{"status":"error","message":"Invalid media URL","code":1010}`, "", "invalid_media"},
 	{"code_1011_media_size", 400, `{"status":"error","message":"Invalid media size","code":1011}`, "", "invalid_media"},
 	{"code_1012_opted_out", 400, `{"status":"error","message":"Number opted out","code":1012}`, "", "opted_out"},
@@ -112,6 +118,10 @@ func TestProxyErrors(t *testing.T) {
 		{"unknown path", UnknownPath("GET", "/x"), 400, 2500, 0, "OAuthException", "Unknown path components: /x", "GET /x is not served by this endpoint."},
 		{"unreachable", Unreachable("dial"), 503, 2, 0, "OAuthException", "(#2) Service temporarily unavailable", "The messaging gateway could not reach its upstream; nothing was sent. Retry later. (dial)"},
 		{"maybe sent", MaybeSent("timeout"), 503, 131000, 0, "OAuthException", "(#131000) Something went wrong", "The upstream did not answer in time (timeout); the message may have been sent. Check status webhooks before resending."},
+		{"v2 session message", SessionNeedsV3("image"), 400, 131051, 0, "OAuthException", "(#131051) Unsupported message type",
+			`This phone number sends through Gupshup's template/msg API, so only template messages are available; a "image" message (a session message) needs the v3 passthrough enabled on the Gupshup app.`},
+		{"v2 template not found", TemplateNotFound("order_update", "en_US"), 404, 132001, 0, "OAuthException", "(#132001) Template name does not exist in the translation",
+			"template 'order_update' (en_US) is not an approved template of this number's Gupshup app"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
