@@ -21,6 +21,7 @@ import (
 	"waproxy/metrics"
 	"waproxy/server"
 	"waproxy/store"
+	"waproxy/templates"
 	"waproxy/translate"
 	"waproxy/upstream"
 	"waproxy/webhook"
@@ -97,6 +98,8 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 		Metrics:      m,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Translate:    translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
+		V2: &server.V2Options{API: up, ButtonParams: cfg.Translate.V2ButtonParams, Cache: templates.Config{
+			TTL: cfg.Templates.CacheTTL, NegativeTTL: cfg.Templates.NegativeTTL, MinRefresh: cfg.Templates.MinRefresh}},
 	}
 	if relay {
 		// The store holds the media index (and, with webhooks, the queue
@@ -301,7 +304,8 @@ func (a *App) startSimulator(cfg *config.Config) error {
 				continue
 			}
 			seen[p.AppID] = true
-			opts.Apps = append(opts.Apps, gupshupsim.App{ID: p.AppID, Name: p.AppName, Token: p.AppToken})
+			opts.Apps = append(opts.Apps, gupshupsim.App{ID: p.AppID, Name: p.AppName, Token: p.AppToken,
+				DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID})
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -68,6 +69,10 @@ func (s *Server) messages(c *gin.Context) {
 
 	if send.Status != "" {
 		s.statusUpdate(c, req)
+		return
+	}
+	if req.phone.SendAPI == "v2" {
+		s.sendV2(c, req, send.Type)
 		return
 	}
 	resp, ok := s.call(c, req.phone, "v3_message", nil, func(ctx context.Context, token string) (*upstream.Response, error) {
@@ -138,25 +143,14 @@ func (s *Server) call(c *gin.Context, p *auth.Phone, endpoint string, mapErr fun
 // retry cannot double-send). endpoint labels metrics.
 func (s *Server) callSend(c *gin.Context, p *auth.Phone, endpoint string, call func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, *translate.Error) {
 	l := logOf(c)
-	ctx := c.Request.Context()
-	token, err := s.opt.Tokens.Token(ctx, p)
-	if err != nil {
-		l.err = "app token unavailable"
-		e := translate.Internal("Gateway configuration problem: no Gupshup app token could be obtained for this phone number.")
-		e.Operator = true
-		e.Rule = "app_token_unavailable"
-		return nil, e
-	}
-	resp, err := s.timed(c, endpoint, token, call)
-	if err == nil && resp.Status == http.StatusUnauthorized {
-		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, p, token)
-		if rerr == nil && ok {
-			l.retried = true
-			resp, err = s.timed(c, endpoint, fresh, call)
-		}
-	}
+	resp, err := s.withToken(c.Request.Context(), p, func(_ context.Context, token string) (*upstream.Response, error) {
+		return s.timed(c, endpoint, token, call)
+	}, func() { l.retried = true })
 	if err != nil {
 		switch {
+		case errors.Is(err, errNoToken):
+			l.err = "app token unavailable"
+			return nil, noTokenError()
 		case errors.Is(err, upstream.ErrNotSent):
 			l.err = "upstream unreachable"
 			return nil, translate.Unreachable("connection failed")
@@ -169,6 +163,38 @@ func (s *Server) callSend(c *gin.Context, p *auth.Phone, endpoint string, call f
 		}
 	}
 	return resp, nil
+}
+
+// errNoToken is withToken's error when no app token can be had.
+var errNoToken = errors.New("no Gupshup app token")
+
+// noTokenError is the client's error when no app token can be had.
+func noTokenError() *translate.Error {
+	e := translate.Internal("Gateway configuration problem: no Gupshup app token could be obtained for this phone number.")
+	e.Operator = true
+	e.Rule = "app_token_unavailable"
+	return e
+}
+
+// withToken makes a Gupshup call with the phone's app token; after a 401
+// (Gupshup refused the call, so nothing was done) it refreshes the token
+// and, when that gave a new one, calls once more (then retried runs).
+func (s *Server) withToken(ctx context.Context, p *auth.Phone, call func(ctx context.Context, token string) (*upstream.Response, error), retried func()) (*upstream.Response, error) {
+	token, err := s.opt.Tokens.Token(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoToken, err)
+	}
+	resp, err := call(ctx, token)
+	if err == nil && resp.Status == http.StatusUnauthorized {
+		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, p, token)
+		if rerr == nil && ok {
+			if retried != nil {
+				retried()
+			}
+			resp, err = call(ctx, fresh)
+		}
+	}
+	return resp, err
 }
 
 // timed makes one call and records its status and latency.

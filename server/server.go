@@ -21,6 +21,7 @@ import (
 	"waproxy/mediacache"
 	"waproxy/metrics"
 	"waproxy/store"
+	"waproxy/templates"
 	"waproxy/translate"
 	"waproxy/upstream"
 )
@@ -82,14 +83,18 @@ type Options struct {
 	Media *MediaOptions
 	// Flows enables Meta's Flows API; nil: not served.
 	Flows *FlowOptions
+	// V2 enables template sends on send_api v2 numbers (Gupshup's
+	// template/msg); nil: those numbers answer a configuration error.
+	V2 *V2Options
 }
 
 // Server is the proxy's http.Handler.
 type Server struct {
-	opt    Options
-	engine *gin.Engine
-	ready  atomic.Bool
-	bufs   sync.Pool
+	opt       Options
+	templates *templates.Cache // with Options.V2
+	engine    *gin.Engine
+	ready     atomic.Bool
+	bufs      sync.Pool
 }
 
 var versionRe = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
@@ -112,6 +117,9 @@ func New(opt Options) *Server {
 	s := &Server{opt: opt, engine: e}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	s.ready.Store(true)
+	if opt.V2 != nil {
+		s.templates = templates.New(newTemplateLister(s), opt.V2.Cache)
+	}
 
 	e.Use(s.observe, s.recover)
 	e.GET("/healthz", func(c *gin.Context) { c.Data(200, jsonType, []byte(`{"status":"ok"}`)) })
