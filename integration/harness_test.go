@@ -36,6 +36,7 @@ const (
 	appTokA  = "sk_app_a_static_token"
 	wabaA    = "102290129340398"
 	wabaB    = "203345678901234"
+	sourceA  = "919810012345" // appA's number (display_phone_number)
 	email    = "partner@example.com"
 	secret   = "partner-secret"
 	textBody = `{"messaging_product":"whatsapp","recipient_type":"individual","to":"+1 (631) 555-1234","type":"text","text":{"preview_url":false,"body":"héllo 😀"}}`
@@ -120,6 +121,12 @@ type worldOptions struct {
 	// media uploads answer 400 "Only CAPI apps allowed to generate media
 	// ID".
 	notCAPIA bool
+
+	// v2A makes phoneA a send_api v2 number (template/msg, sending number
+	// sourceA) with v2 callbacks (callback_version 2).
+	v2A bool
+	// templates are the simulator's Gupshup templates.
+	templates []gupshupsim.Template
 }
 
 // webhookYAML renders a tenant's webhook block ("" without one).
@@ -129,6 +136,14 @@ func webhookYAML(w *tenantWebhook) string {
 	}
 	return fmt.Sprintf("    webhook: {url: %q, app_secret: %q, verify_token: %q, concurrency: %d}\n",
 		w.url, w.appSecret, w.verifyToken, w.concurrency)
+}
+
+// v2YAML renders phoneA's send_api v2 settings ("" for v3).
+func v2YAML(v2 bool) string {
+	if !v2 {
+		return ""
+	}
+	return fmt.Sprintf(", send_api: v2, display_phone_number: %q, callback_version: 2", "+"+sourceA)
 }
 
 // newWorld starts the simulator and the proxy. Tenant "a" has phoneA on appA
@@ -148,9 +163,10 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	w.simTS = httptest.NewUnstartedServer(nil)
 	w.sim = gupshupsim.New(gupshupsim.Options{
 		Apps: []gupshupsim.App{
-			{ID: appA, Name: "AppA", Token: appTokA, NotCAPI: o.notCAPIA, WABAID: wabaA},
+			{ID: appA, Name: "AppA", Token: appTokA, NotCAPI: o.notCAPIA, WABAID: wabaA, DisplayPhoneNumber: sourceA},
 			{ID: appB, Name: "AppB", WABAID: wabaB},
 		},
+		Templates:    o.templates,
 		PartnerEmail: email, PartnerSecret: secret,
 		StatusSequence:     o.statusSequence,
 		CallbackInterval:   o.callbackInterval,
@@ -198,6 +214,10 @@ webhooks:
 	if o.mediaURLTTL != 0 {
 		relay += fmt.Sprintf("  url_ttl: %s\n", o.mediaURLTTL)
 	}
+	if o.v2A {
+		// Short enough for a test to see a refresh.
+		relay += "templates: {negative_ttl: 150ms, min_refresh: 150ms}\n"
+	}
 	yml := fmt.Sprintf(`
 public_url: %q
 gupshup:
@@ -212,13 +232,13 @@ tenants:
   - name: a
     tokens: [%q]
 %s    phone_numbers:
-      - {id: %q, app_id: %q, app_name: AppA, app_token: %q, callback_secret: %q, waba_id: %q}
+      - {id: %q, app_id: %q, app_name: AppA, app_token: %q, callback_secret: %q, waba_id: %q%s}
   - name: b
     tokens: ["sha256:%s"]
 %s    phone_numbers:
       - {id: %q, app_id: %q, app_name: AppB, callback_secret: %q, waba_id: %q}
 `, publicURL, up, o.timeout, email, secret, o.maxBody, relay,
-		tokenA, webhookYAML(o.webhookA), phoneA, appA, appTokA, cbSecretA, wabaA,
+		tokenA, webhookYAML(o.webhookA), phoneA, appA, appTokA, cbSecretA, wabaA, v2YAML(o.v2A),
 		sha256hex(tokenB), webhookYAML(o.webhookB), phoneB, appB, cbSecretB, wabaB)
 	cfg, err := config.Parse([]byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
