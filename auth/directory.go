@@ -68,7 +68,7 @@ func NewDirectory(tenants []config.Tenant) (*Directory, error) {
 		}
 		for _, pc := range tc.PhoneNumbers {
 			p := &Phone{ID: pc.ID, Tenant: t, AppID: pc.AppID, AppName: pc.AppName, WABAID: pc.WABAID,
-				SendAPI: pc.SendAPI, Source: digitsOf(pc.DisplayPhoneNumber), Sandbox: pc.Sandbox, appToken: pc.AppToken}
+				SendAPI: pc.SendAPI, Source: config.Digits(pc.DisplayPhoneNumber), Sandbox: pc.Sandbox, appToken: pc.AppToken}
 			if p.SendAPI == "" {
 				p.SendAPI = "v3"
 			}
@@ -133,15 +133,4 @@ func (d *Directory) Phones() []*Phone {
 		out = append(out, p)
 	}
 	return out
-}
-
-// digitsOf keeps the digits of a phone number as written ("+91 98…").
-func digitsOf(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
 }

@@ -622,7 +622,7 @@ func (p PhoneNumber) validateSendAPI(at string) error {
 	switch p.SendAPI {
 	case "v3":
 	case "v2":
-		if digitCount(p.DisplayPhoneNumber) < 8 {
+		if len(Digits(p.DisplayPhoneNumber)) < 8 {
 			return fmt.Errorf("%s.display_phone_number: required with send_api v2 (the number template/msg sends from, with country code)", at)
 		}
 		if p.AppName == "" {
@@ -637,14 +637,16 @@ func (p PhoneNumber) validateSendAPI(at string) error {
 	return nil
 }
 
-func digitCount(s string) int {
-	n := 0
+// Digits keeps the digits of a phone number as written ("+91 98100-12345"
+// → "919810012345").
+func Digits(s string) string {
+	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] >= '0' && s[i] <= '9' {
-			n++
+			b = append(b, s[i])
 		}
 	}
-	return n
+	return string(b)
 }
 
 func (w *WebhooksConfig) validate() error {

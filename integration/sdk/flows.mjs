@@ -41,8 +41,8 @@
 //   FLOW_NAME        name of the flow created first (required)
 //   GRAPH_VERSION    Graph API version in the path (default v23.0)
 
-import { GraphApiError, WhatsAppClient } from "@kapso/whatsapp-cloud-api";
-import { CheckError, check, describeError, finish, requireEnv, step } from "./scenario.mjs";
+import { WhatsAppClient } from "@kapso/whatsapp-cloud-api";
+import { check, expectGraphError, finish, requireEnv, step } from "./scenario.mjs";
 
 requireEnv("flows.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "OTHER_TOKEN", "WABA_ID", "PHONE_NUMBER_ID", "TO", "FLOW_NAME"]);
 
@@ -52,22 +52,6 @@ const wabaId = process.env.WABA_ID;
 const phoneNumberId = process.env.PHONE_NUMBER_ID;
 const to = process.env.TO;
 const flowName = process.env.FLOW_NAME;
-
-// expectGraphError runs fn, which must fail with a GraphApiError of the
-// given HTTP status, code and (when given) subcode; it returns the error.
-async function expectGraphError(fn, status, code, subcode) {
-  let res;
-  try {
-    res = await fn();
-  } catch (err) {
-    check(err instanceof GraphApiError, "not a GraphApiError", describeError(err));
-    check(err.httpStatus === status && err.code === code, `want HTTP ${status} code ${code}`, describeError(err));
-    if (subcode !== undefined) check(err.errorSubcode === subcode, `want subcode ${subcode}`, describeError(err));
-    check(typeof err.fbtraceId === "string" && err.fbtraceId !== "", "no fbtrace_id", describeError(err));
-    return { error: describeError(err, { stack: false }) };
-  }
-  throw new CheckError("the call succeeded", res);
-}
 
 // A two-screen flow JSON (Meta's sample shape) with non-ASCII text, in
 // Kapso's authoring case (onClickAction; the SDK sends on-click-action).

@@ -63,6 +63,23 @@ export async function step(scenario, fn) {
   }
 }
 
+// expectGraphError runs fn, which must fail with Kapso's GraphApiError of
+// the given HTTP status, code and (when given) subcode, carrying a trace
+// id; it returns the error for the scenario's line.
+export async function expectGraphError(fn, status, code, subcode) {
+  let res;
+  try {
+    res = await fn();
+  } catch (err) {
+    check(err instanceof GraphApiError, "not a GraphApiError", describeError(err));
+    check(err.httpStatus === status && err.code === code, `want HTTP ${status} code ${code}`, describeError(err));
+    if (subcode !== undefined) check(err.errorSubcode === subcode, `want subcode ${subcode}`, describeError(err));
+    check(typeof err.fbtraceId === "string" && err.fbtraceId !== "", "no fbtrace_id", describeError(err));
+    return { error: describeError(err, { stack: false }) };
+  }
+  throw new CheckError("the call succeeded", res);
+}
+
 // finish sets the exit code: 1 when any scenario failed.
 export function finish() {
   process.exitCode = failed ? 1 : 0;

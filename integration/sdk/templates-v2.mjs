@@ -31,8 +31,8 @@
 //   IMAGE_MEDIA_ID   a media id for the second carousel card (required)
 //   GRAPH_VERSION    default v23.0
 
-import { GraphApiError, WhatsAppClient } from "@kapso/whatsapp-cloud-api";
-import { CheckError, check, describeError, finish, requireEnv, step } from "./scenario.mjs";
+import { WhatsAppClient } from "@kapso/whatsapp-cloud-api";
+import { check, expectGraphError, finish, requireEnv, step } from "./scenario.mjs";
 
 requireEnv("templates-v2.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "PHONE_NUMBER_ID", "TO", "IMAGE_MEDIA_ID"]);
 
@@ -50,20 +50,6 @@ async function send(name, code, components) {
   check(typeof res?.messages?.[0]?.id === "string" && res.messages[0].id !== "", "no message id", res);
   check(res.contacts?.[0]?.waId === to.replace(/\D/g, ""), "contacts[0].wa_id", res);
   return { message_id: res.messages[0].id };
-}
-
-// expectGraphError runs fn, which must fail with a GraphApiError of the
-// given HTTP status and code.
-async function expectGraphError(fn, status, code) {
-  let res;
-  try {
-    res = await fn();
-  } catch (err) {
-    check(err instanceof GraphApiError, "not a GraphApiError", describeError(err));
-    check(err.httpStatus === status && err.code === code, `want HTTP ${status} code ${code}`, describeError(err));
-    return { error: describeError(err, { stack: false }) };
-  }
-  throw new CheckError("the call succeeded", res);
 }
 
 await step("text_params", () =>
