@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // SendOptions tunes the request translation. The zero value passes the
@@ -127,31 +126,94 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 }
 
 // normalizeTemplate rewrites button components of a template object to the
-// canonical form: "index" as a string, "sub_type" lower case. Anything else
-// keeps its bytes. It returns raw unchanged when nothing needs rewriting.
+// canonical form: "index" as a string, "sub_type" lower case, in carousel
+// cards too. Anything else keeps its bytes. It returns raw unchanged when
+// nothing needs rewriting; otherwise the rewrite is one pass over raw.
 func normalizeTemplate(raw string) string {
-	return normalizeComponents(raw, "components")
+	var buf [8]templateEdit
+	edits := collectButtonEdits(gjson.Parse(raw).Get("components"), buf[:0])
+	if len(edits) == 0 {
+		return raw
+	}
+	// Document order (within a component "sub_type" may precede "index").
+	for i := 1; i < len(edits); i++ {
+		for j := i; j > 0 && edits[j].start < edits[j-1].start; j-- {
+			edits[j], edits[j-1] = edits[j-1], edits[j]
+		}
+	}
+	out := make([]byte, 0, len(raw)+2*len(edits))
+	at := 0
+	for _, e := range edits {
+		out = append(out, raw[at:e.start]...)
+		switch e.kind {
+		case editQuote: // 1 → "1"
+			out = append(out, '"')
+			out = append(out, raw[e.start:e.end]...)
+			out = append(out, '"')
+		case editLower: // "QUICK_REPLY" → "quick_reply"
+			for i := e.start; i < e.end; i++ {
+				c := raw[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				out = append(out, c)
+			}
+		}
+		at = e.end
+	}
+	return string(append(out, raw[at:]...))
 }
 
-// normalizeComponents normalizes the button components in the array at path
-// of raw, including those of carousel cards.
-func normalizeComponents(raw, path string) string {
-	out := raw
-	gjson.Get(raw, path).ForEach(func(i, c gjson.Result) bool {
-		base := path + "." + i.String()
-		if idx := c.Get("index"); idx.Type == gjson.Number {
-			out, _ = sjson.Set(out, base+".index", idx.Raw)
+// templateEdit is one rewrite of normalizeTemplate: raw[start:end] quoted
+// (a numeric index) or lower-cased (an ASCII sub_type string, quotes
+// included).
+type templateEdit struct {
+	start, end int
+	kind       byte
+}
+
+const (
+	editQuote byte = iota
+	editLower
+)
+
+// collectButtonEdits appends the edits for the components array comps (its
+// indexes are offsets into the whole template) and those of carousel cards.
+func collectButtonEdits(comps gjson.Result, edits []templateEdit) []templateEdit {
+	comps.ForEach(func(_, c gjson.Result) bool {
+		if idx := c.Get("index"); idx.Type == gjson.Number && idx.Index > 0 {
+			edits = append(edits, templateEdit{idx.Index, idx.Index + len(idx.Raw), editQuote})
 		}
-		if st := c.Get("sub_type"); st.Type == gjson.String && st.Str != strings.ToLower(st.Str) {
-			out, _ = sjson.Set(out, base+".sub_type", strings.ToLower(st.Str))
+		if st := c.Get("sub_type"); st.Type == gjson.String && st.Index > 0 && hasUpperASCII(st.Raw) {
+			if isASCII(st.Raw) {
+				edits = append(edits, templateEdit{st.Index, st.Index + len(st.Raw), editLower})
+			}
 		}
-		c.Get("cards").ForEach(func(j, _ gjson.Result) bool {
-			out = normalizeComponents(out, base+".cards."+j.String()+".components")
+		c.Get("cards").ForEach(func(_, card gjson.Result) bool {
+			edits = collectButtonEdits(card.Get("components"), edits)
 			return true
 		})
 		return true
 	})
-	return out
+	return edits
+}
+
+func hasUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Field is one form field of a urlencoded or multipart Graph request.

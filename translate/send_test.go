@@ -165,6 +165,26 @@ func TestNormalizeTemplateButtons(t *testing.T) {
 	if got := normalizeTemplate(want); got != want {
 		t.Errorf("canonical input changed: %s", got)
 	}
+	tests := []struct{ name, in, want string }{
+		{"sub_type before index, whitespace kept",
+			`{"components": [ {"sub_type" : "COPY_CODE", "index" : 10 , "type":"button"} ]}`,
+			`{"components": [ {"sub_type" : "copy_code", "index" : "10" , "type":"button"} ]}`},
+		{"a non-ASCII sub_type keeps its bytes",
+			`{"components":[{"type":"button","sub_type":"ÜRL","index":"0"}]}`,
+			`{"components":[{"type":"button","sub_type":"ÜRL","index":"0"}]}`},
+		{"index as a float literal becomes its string",
+			`{"components":[{"type":"button","index":1.0}]}`,
+			`{"components":[{"type":"button","index":"1.0"}]}`},
+		{"two carousel cards, each normalised",
+			`{"components":[{"type":"carousel","cards":[{"components":[{"index":0,"sub_type":"QUICK_REPLY"}]},{"components":[{"index":0,"sub_type":"URL"}]}]}]}`,
+			`{"components":[{"type":"carousel","cards":[{"components":[{"index":"0","sub_type":"quick_reply"}]},{"components":[{"index":"0","sub_type":"url"}]}]}]}`},
+		{"no components", `{"name":"x","language":{"code":"en"}}`, `{"name":"x","language":{"code":"en"}}`},
+	}
+	for _, tc := range tests {
+		if got := normalizeTemplate(tc.in); got != tc.want {
+			t.Errorf("%s:\n got  %s\n want %s", tc.name, got, tc.want)
+		}
+	}
 }
 
 func TestAppendQueryEscapeMatchesNetURL(t *testing.T) {
