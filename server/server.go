@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"waproxy/auth"
 	"waproxy/mediacache"
@@ -204,13 +205,13 @@ const jsonType = "application/json; charset=UTF-8"
 
 // Context keys for what a handler tells the log line.
 const (
-	keyLog   = "waproxy.log"
-	keyTrace = "waproxy.trace"
+	keyLog = "waproxy.log"
 )
 
 // reqLog collects what the request's single log line reports. Only ids,
 // types and codes: never tokens, secrets or message content.
 type reqLog struct {
+	trace          string // fbtrace_id, x-fb-trace-id and the log's request_id
 	tenant         string
 	phoneID        string
 	to             string // masked
@@ -235,25 +236,31 @@ func logOf(c *gin.Context) *reqLog {
 	return l
 }
 
-// newID returns a 23-character URL-safe id like Graph's fbtrace_id.
-func newID() string {
-	var b [18]byte
-	binary.LittleEndian.PutUint64(b[0:], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	binary.LittleEndian.PutUint16(b[16:], uint16(rand.Uint32()))
-	return base64.RawURLEncoding.EncodeToString(b[:17])
+// newIDs returns two 23-character URL-safe ids like Graph's fbtrace_id
+// (the trace id and the request id), from one allocation.
+func newIDs() (string, string) {
+	var b [40]byte
+	for i := 0; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rand.Uint64())
+	}
+	var out [2 * 23]byte
+	base64.RawURLEncoding.Encode(out[:23], b[:17])
+	base64.RawURLEncoding.Encode(out[23:], b[18:35])
+	both := string(out[:])
+	return both[:23], both[23:]
 }
 
 // observe sets the trace headers, then writes the log line and metrics
 // once the request is done.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
-	trace := newID()
-	c.Set(keyTrace, trace)
+	trace, reqID := newIDs()
 	h := c.Writer.Header()
-	h.Set("x-fb-trace-id", trace)
-	h.Set("x-fb-request-id", newID())
+	// Canonical keys set directly: no canonicalisation per request.
+	h["X-Fb-Trace-Id"] = []string{trace}
+	h["X-Fb-Request-Id"] = []string{reqID}
 	l := logOf(c)
+	l.trace = trace
 	c.Next()
 
 	route := c.FullPath()
@@ -268,13 +275,18 @@ func (s *Server) observe(c *gin.Context) {
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return
 	}
-	fields := []zap.Field{
+	ce := s.opt.Logger.Check(levelOf(status), "request")
+	if ce == nil {
+		return
+	}
+	var buf [20]zap.Field
+	fields := append(buf[:0],
 		zap.String("request_id", trace),
 		zap.String("method", c.Request.Method),
 		zap.String("route", route),
 		zap.Int("status", status),
 		zap.Duration("latency", time.Since(start)),
-	}
+	)
 	if l.tenant != "" {
 		fields = append(fields, zap.String("tenant", l.tenant))
 	}
@@ -306,11 +318,15 @@ func (s *Server) observe(c *gin.Context) {
 	if l.err != "" {
 		fields = append(fields, zap.String("error", l.err))
 	}
-	lvl := zap.InfoLevel
+	ce.Write(fields...)
+}
+
+// levelOf is the log level of a request's line: errors for 5xx answers.
+func levelOf(status int) zapcore.Level {
 	if status >= 500 {
-		lvl = zap.ErrorLevel
+		return zap.ErrorLevel
 	}
-	s.opt.Logger.Log(lvl, "request", fields...)
+	return zap.InfoLevel
 }
 
 // recover turns a panic into Meta's generic error instead of a dropped
@@ -341,9 +357,7 @@ func (s *Server) fail(c *gin.Context, e *translate.Error) {
 	if e.RetryAfter != "" {
 		c.Header("Retry-After", e.RetryAfter)
 	}
-	trace, _ := c.Get(keyTrace)
-	ts, _ := trace.(string)
-	c.Data(e.HTTPStatus, jsonType, e.Body(ts))
+	c.Data(e.HTTPStatus, jsonType, e.Body(logOf(c).trace))
 	c.Abort()
 }
 
