@@ -23,6 +23,9 @@ func TestParamsJSON(t *testing.T) {
 		wantErr          bool
 	}{
 		{"json kept byte for byte", "application/json", `{"a":1.50}`, `{"a":1.50}`, "", false},
+		{"json with a charset kept byte for byte", "application/json; charset=utf-8", `{"a":1.50}`, `{"a":1.50}`, "", false},
+		{"json with an upper-case charset", "application/json; charset=UTF-8", `{"b":2}`, `{"b":2}`, "", false},
+		{"json with other parameters goes through the parser", "application/json; charset=utf-8; x=1", `{"c":3}`, `{"c":3}`, "", false},
 		{"json without content type", "", ` {"a":1}`, ` {"a":1}`, "", false},
 		{"text/plain holding json", "text/plain", `{"a":1}`, `{"a":1}`, "", false},
 		{"urlencoded in order, JSON values embedded, token taken out", "application/x-www-form-urlencoded",
