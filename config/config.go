@@ -8,6 +8,7 @@ package config
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,8 +40,11 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; larger ones get a Meta error with
 	// HTTP 413. Default 1048576 (1 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// Server holds the HTTP server timeouts.
+	// Server holds the HTTP server timeouts (of both listeners).
 	Server ServerConfig `yaml:"server"`
+	// TLS configures an optional second listener serving the same routes
+	// over HTTPS. Default: off.
+	TLS TLSConfig `yaml:"tls"`
 	// Gupshup is the upstream.
 	Gupshup GupshupConfig `yaml:"gupshup"`
 	// Translate tunes the Meta → Gupshup translation.
@@ -169,6 +174,69 @@ type TenantWebhook struct {
 	VerifyToken string `yaml:"verify_token"`
 	// Concurrency overrides webhooks.concurrency for this tenant.
 	Concurrency int `yaml:"concurrency"`
+}
+
+// TLSConfig configures the optional HTTPS listener. It serves exactly
+// what listen serves, with the same server timeouts; clients that can only
+// speak HTTPS on port 443 to a host name (Meta's official Node SDK) use it.
+// Relative file names are relative to the working directory.
+type TLSConfig struct {
+	// Listen is the address of the HTTPS listener, e.g. "127.0.0.1:8443"
+	// or ":443" (binding a port below 1024 needs the privilege to do so).
+	// Default "": no HTTPS listener.
+	Listen string `yaml:"listen"`
+	// CertFile is the PEM certificate chain, leaf first. Required with
+	// listen; no default.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key of the leaf certificate. Required with
+	// listen; no default.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Enabled reports whether the HTTPS listener is configured.
+func (t TLSConfig) Enabled() bool { return t.Listen != "" }
+
+// Certificate loads and checks the key pair (cert_file, key_file).
+func (t TLSConfig) Certificate() (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls.cert_file, tls.key_file: %s and %s are not a valid key pair: %w", t.CertFile, t.KeyFile, err)
+	}
+	return cert, nil
+}
+
+// validate checks the keys and that the files exist (Load also checks that
+// they form a key pair).
+func (t TLSConfig) validate(listen string) error {
+	if t.Listen == "" {
+		if t.CertFile != "" || t.KeyFile != "" {
+			return errors.New("tls.listen: required with tls.cert_file and tls.key_file (the HTTPS listener's address)")
+		}
+		return nil
+	}
+	_, port, err := net.SplitHostPort(t.Listen)
+	if err != nil {
+		return fmt.Errorf("tls.listen: %q is not host:port: %w", t.Listen, err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("tls.listen: %q has no valid port number", t.Listen)
+	}
+	if t.Listen == listen {
+		return fmt.Errorf("tls.listen: %q is also listen; the HTTPS listener needs its own address", t.Listen)
+	}
+	for _, f := range []struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
+		if f.path == "" {
+			return fmt.Errorf("%s: required with tls.listen (PEM file)", f.key)
+		}
+		st, err := os.Stat(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.key, err)
+		}
+		if st.IsDir() {
+			return fmt.Errorf("%s: %s is a directory, not a PEM file", f.key, f.path)
+		}
+	}
+	return nil
 }
 
 // ServerConfig holds the HTTP server's timeouts.
@@ -309,7 +377,8 @@ func TokenDigest(token string) ([32]byte, error) {
 	return sha256.Sum256([]byte(token)), nil
 }
 
-// Load reads, expands, decodes, defaults and validates a config file.
+// Load reads, expands, decodes, defaults and validates a config file, and
+// checks that tls.cert_file and tls.key_file form a key pair.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -319,10 +388,16 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if cfg.TLS.Enabled() {
+		if _, err := cfg.TLS.Certificate(); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	return cfg, nil
 }
 
-// Parse is Load for bytes, with the environment given as lookup.
+// Parse is Load for bytes, with the environment given as lookup. It checks
+// that the TLS files exist but does not load them.
 func Parse(raw []byte, lookup func(string) (string, bool)) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
@@ -531,6 +606,9 @@ func (c *Config) validate() error {
 	if c.Gupshup.BaseURL != Embedded && !strings.HasPrefix(c.Gupshup.BaseURL, "http://") &&
 		!strings.HasPrefix(c.Gupshup.BaseURL, "https://") {
 		return fmt.Errorf("gupshup.base_url: %q must be an http(s) URL or %q", c.Gupshup.BaseURL, Embedded)
+	}
+	if err := c.TLS.validate(c.Listen); err != nil {
+		return err
 	}
 	if err := c.Webhooks.validate(); err != nil {
 		return err

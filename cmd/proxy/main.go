@@ -1,7 +1,7 @@
 // Command proxy serves Meta's WhatsApp Cloud API in front of Gupshup.
 //
 //	proxy [serve] [-config FILE]              serve (default config.yaml)
-//	proxy check -config FILE                  validate a config file and exit
+//	proxy check -config FILE                  validate a config file (and TLS key pair) and exit
 //	proxy subscribe -config FILE              create/update each app's Gupshup subscription
 //	proxy verify-webhooks -config FILE        run Meta's handshake against tenant webhooks
 //	proxy deadletters list|replay [-ids 1,2]  inspect or requeue dead letters (proxy stopped)
@@ -71,7 +71,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	switch cmd {
 	case "check":
-		fmt.Fprintf(stdout, "%s: OK (%d tenants)\n", *cfgPath, len(cfg.Tenants))
+		// Load has checked the TLS key pair too.
+		https := ""
+		if cfg.TLS.Enabled() {
+			https = ", HTTPS on " + cfg.TLS.Listen
+		}
+		fmt.Fprintf(stdout, "%s: OK (%d tenants%s)\n", *cfgPath, len(cfg.Tenants), https)
 		return nil
 	case "subscribe":
 		return subscribe(ctx, cfg, stdout, stderr)
@@ -211,13 +216,28 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
+	// One server on both listeners: the same handler and timeouts, and one
+	// Shutdown drains the connections of both.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	log.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("public_url", cfg.PublicURL))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	lns := []net.Listener{ln}
+	fields := []zap.Field{zap.String("addr", ln.Addr().String())}
+	if cfg.TLS.Enabled() {
+		tln, err := app.TLSListener(cfg)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		lns = append(lns, tln)
+		fields = append(fields, zap.String("tls_addr", tln.Addr().String()))
+	}
+	log.Info("listening", append(fields, zap.String("public_url", cfg.PublicURL))...)
+	errc := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() { errc <- srv.Serve(l) }()
+	}
 	if a.Simulator != nil && a.Relay != nil {
 		// The embedded simulator lives and dies with the process: point its
 		// subscriptions at the intake now.
@@ -230,6 +250,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 
 	select {
 	case err := <-errc:
+		_ = srv.Close() // the other listener too
 		return err
 	case <-ctx.Done():
 	}
@@ -241,8 +262,10 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		log.Warn("drain did not finish in time", zap.Error(err))
 		_ = srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range lns {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	log.Info("stopped")
 	return nil
