@@ -101,7 +101,9 @@
 //   - "<field> is missing/invalid" (400) for a v3 send whose body fails
 //     validation, where <field> is one of "body", "messaging_product", "to"
 //     (used when neither "to" nor "recipient" is present), "type" or the
-//     name of the type object (for example "text is missing/invalid");
+//     name of the type object, which must be a JSON object (a non-empty
+//     array for "contacts", as Meta sends it) (for example "text is
+//     missing/invalid");
 //   - "Unsupported Content-Type" (400) for a v3 send whose body is neither
 //     JSON nor a URL-encoded form;
 //   - "Not Found" (404), "Method Not Allowed" (405) and
@@ -571,6 +573,26 @@
 // a button or postbackText, and for other replies, Postback defaults to
 // Text. This gives Gupshup's documented callback for a quick reply,
 // "payload":{"text":"Yes","type":"button","postbackText":"hello"}.
+//
+// # Fast mode
+//
+// Options.Fast (gupshup-sim -fast) makes the simulator a load-test target.
+// Every POST to /partner/app/{appId}/v3/message, and every POST to Meta's
+// own path /{version}/{phone}/messages (so that a load generator or a plain
+// forwarding proxy can send the client's request untranslated), is answered
+// 200 with one canned body, the same bytes each time:
+//
+//	{"messaging_product":"whatsapp","contacts":[{"input":"15551234567","wa_id":"15551234567"}],"messages":[{"id":"5f3d6c1e-8a2b-4c7d-9e0f-1a2b3c4d5e6f"}]}
+//
+// (FastRecipient, FastMessageID), with Content-Type application/json and a
+// Content-Length. The body is read and discarded; nothing else is done: no
+// authentication (any app id, any or no token), no body checks, no magic
+// destinations, no recording (Requests and Count do not see these
+// requests), no queued fault consumed and no callbacks. It allocates
+// nothing per request beyond what net/http does. Every other request
+// (login, token, subscriptions, other methods on those paths …) is served
+// as usual. The module's load harness, bench/run, runs the simulator this
+// way.
 //
 // # Test hooks
 //

@@ -362,7 +362,7 @@ func (s *Sim) sendMessage(w http.ResponseWriter, r *http.Request, appID string, 
 		writeError(w, http.StatusBadRequest, "type is missing/invalid")
 		return
 	}
-	if !msg.object(typ) {
+	if !msg.object(typ) && !(typ == "contacts" && msg.nonEmptyArray(typ)) {
 		writeError(w, http.StatusBadRequest, typ+" is missing/invalid")
 		return
 	}
@@ -453,6 +453,13 @@ func (m message) str(k string) (string, bool) {
 		return "", false
 	}
 	return v, true
+}
+
+// nonEmptyArray reports whether member k is a JSON array with an element
+// (Meta's contacts are an array of contact objects).
+func (m message) nonEmptyArray(k string) bool {
+	var v []json.RawMessage
+	return json.Unmarshal(m[k], &v) == nil && len(v) > 0
 }
 
 // object reports whether member k is a JSON object.

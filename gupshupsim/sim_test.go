@@ -560,6 +560,8 @@ func TestSendMessageErrors(t *testing.T) {
 			formBody("messaging_product", "whatsapp", "to", "15551234567", "type", "text", "text", `hello`), 400, errJSON("text is missing/invalid"), ""},
 		{"form type object is array", testAppID, testAppToken, formCT,
 			formBody("messaging_product", "whatsapp", "to", "15551234567", "type", "text", "text", `[{"body":"x"}]`), 400, errJSON("text is missing/invalid"), ""},
+		{"contacts as an empty array", testAppID, testAppToken, jsonCT,
+			`{"messaging_product":"whatsapp","to":"15551234567","type":"contacts","contacts":[]}`, 400, errJSON("contacts is missing/invalid"), ""},
 		{"form missing type object", testAppID, testAppToken, formCT,
 			formBody("messaging_product", "whatsapp", "to", "15551234567", "type", "template"), 400, errJSON("template is missing/invalid"), ""},
 		{"not on whatsapp", testAppID, testAppToken, jsonCT, withTo("91" + SuffixNotOnWhatsApp), 400,
@@ -594,6 +596,22 @@ func TestSendMessageErrors(t *testing.T) {
 	}
 	if n := sim.Count("/v3/message"); n != len(tests) {
 		t.Errorf("Count = %d, want %d", n, len(tests))
+	}
+}
+
+// TestSendContactsArray pins that Meta's contacts message, whose type
+// member is an array of contacts, is accepted (JSON and form).
+func TestSendContactsArray(t *testing.T) {
+	_, srv := startSim(t, testOptions())
+	const contacts = `[{"name":{"formatted_name":"John Smith","first_name":"John"},"phones":[{"phone":"+1 (940) 555-1234","type":"HOME"}]}]`
+	for _, tc := range []struct{ ctype, body string }{
+		{"application/json", `{"messaging_product":"whatsapp","to":"15551234567","type":"contacts","contacts":` + contacts + `}`},
+		{"application/x-www-form-urlencoded", formBody("messaging_product", "whatsapp", "to", "15551234567", "type", "contacts", "contacts", contacts)},
+	} {
+		r := doRequest(t, nil, "POST", sendURL(srv.URL, testAppID), map[string]string{"Content-Type": tc.ctype, "Authorization": testAppToken}, tc.body)
+		if r.status != 200 || !strings.Contains(string(r.body), `"messages":[{"id":`) {
+			t.Errorf("%s: HTTP %d %s", tc.ctype, r.status, r.body)
+		}
 	}
 }
 

@@ -248,6 +248,10 @@ var upstreamRules = []upstreamRule{
 		title: "Invalid parameter", details: ""},
 	{name: "flow_endpoint_uri_invalid", message: "endpoint_uri is missing/invalid", httpOut: 400, code: CodeInvalidParam,
 		title: "Invalid parameter", details: ""},
+	// Gupshup's validation wording for a member of the client's request
+	// ("contacts is missing/invalid", "to is missing/invalid" …).
+	{name: "field_invalid", message: "is missing/invalid", httpOut: 400, code: CodeInvalidParam,
+		title: "Invalid parameter", details: ""},
 	{name: "whatsapp_invalid_response", minCode: 4002, maxCode: 4002, httpOut: 500, code: CodeGeneric,
 		title: "Something went wrong", details: ""},
 	{name: "upstream_5xx", server: true, httpOut: 500, code: CodeGeneric, title: "Something went wrong",

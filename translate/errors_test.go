@@ -63,6 +63,7 @@ var upstreamCases = []struct {
 	{"http_503_empty", 503, ``, "", "upstream_5xx"},
 	{"meta_error_passthrough", 400, `{"error":{"message":"(#132000) Number of parameters does not match the expected number of params","type":"OAuthException","code":132000,"error_data":{"messaging_product":"whatsapp","details":"body: number of localizable_params (1) does not match the expected number of params (2)"},"fbtrace_id":"UPSTREAM"}}`, "", "meta_passthrough"},
 	{"meta_error_passthrough_with_subcode", 403, `{"error":{"message":"(#10) Permission denied","type":"OAuthException","code":10,"error_subcode":2494049,"fbtrace_id":"X"}}`, "", "meta_passthrough"},
+	{"field_missing_invalid", 400, `{"status":"error","message":"contacts is missing/invalid"}`, "", "field_invalid"},
 	{"unmapped_400", 400, `{"status":"error","message":"Something new and strange"}`, "", "unmapped"},
 	{"unmapped_not_json", 418, `teapot`, "", "unmapped"},
 }

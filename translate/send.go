@@ -87,7 +87,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		if !obj.Exists() || obj.Type == gjson.Null {
 			return s, MissingParameter(s.Type)
 		}
-		if !obj.IsObject() && !obj.IsArray() {
+		if !obj.IsObject() && !obj.IsArray() && !jsonEncodedContainer(obj) {
 			return s, InvalidParameter("Param " + s.Type + " must be a JSON object.")
 		}
 	}
@@ -123,6 +123,17 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 	}
 	s.Form = form
 	return s, nil
+}
+
+// jsonEncodedContainer reports whether v is a string holding a JSON object
+// or array, as Graph accepts for any parameter (whatsapp-api-js sends
+// contacts this way). Its form field is that JSON text, unchanged.
+func jsonEncodedContainer(v gjson.Result) bool {
+	if v.Type != gjson.String {
+		return false
+	}
+	inner := gjson.Parse(v.Str)
+	return (inner.IsObject() || inner.IsArray()) && gjson.Valid(v.Str)
 }
 
 // normalizeTemplate rewrites button components of a template object to the
