@@ -42,10 +42,12 @@ type Options struct {
 	// process holds the file; then it fails with an error wrapping
 	// ErrLocked. Default 1s.
 	OpenTimeout time.Duration
-	// BatchDelay is how long a write (Enqueue, Ack, Retry, DeadLetter,
-	// PutIDs) waits for concurrent writes to join its transaction, so they
-	// share one fsync (bbolt's DB.MaxBatchDelay). Default 1ms.
-	BatchDelay time.Duration
+	// MaxBatch caps how many writes (Enqueue, Ack, Retry, DeadLetter,
+	// PutIDs, the media and flow index) share one transaction. Writes are
+	// group-committed: every write that arrives while a commit is running
+	// joins the next one, so they share its fsync, without any delay when
+	// the store is idle. Default 1024.
+	MaxBatch int
 	// NoSync skips fsync on commit: writes are no longer durable across a
 	// machine crash. For tests and benchmarks only. Default false.
 	NoSync bool
@@ -68,11 +70,11 @@ func (o Options) withDefaults() Options {
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = time.Minute
 	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1024
+	}
 	if o.OpenTimeout <= 0 {
 		o.OpenTimeout = time.Second
-	}
-	if o.BatchDelay <= 0 {
-		o.BatchDelay = time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -127,6 +129,8 @@ type Bolt struct {
 	closed  bool
 	stop    chan struct{} // closed by Close: stops the sweeper
 	done    chan struct{} // closed by the sweeper when it exits
+	writes  chan *writeReq // group-committed writes; closed by Close
+	written chan struct{}  // closed by the writer when it exits
 
 	// leaseMu guards leased and is held by Lease across its read
 	// transaction (see Lease for why).
@@ -165,13 +169,14 @@ func Open(path string, opt Options) (*Bolt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opt.BatchDelay
 	b := &Bolt{
 		db:      db,
 		path:    path,
 		opt:     opt,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		writes:  make(chan *writeReq),
+		written: make(chan struct{}),
 		leased:  make(map[uint64]struct{}),
 		pending: make(map[string]int),
 	}
@@ -180,6 +185,7 @@ func Open(path string, opt Options) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	go b.sweepLoop()
+	go b.writeLoop()
 	return b, nil
 }
 
@@ -247,15 +253,25 @@ func (b *Bolt) enter(ctx context.Context) (func(), error) {
 // Created (Now() when zero) and NextAt (Created when zero) are written
 // back into events[i]. Tenants must not contain NUL.
 func (b *Bolt) Enqueue(ctx context.Context, events []Event) ([]bool, error) {
+	return b.EnqueueWithIDs(ctx, events, nil)
+}
+
+// EnqueueWithIDs is Enqueue and PutIDs(pairs) in one transaction: the id
+// pairs a callback teaches are durable with its events, for one fsync.
+func (b *Bolt) EnqueueWithIDs(ctx context.Context, events []Event, pairs []IDPair) ([]bool, error) {
 	release, err := b.enter(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if len(events) == 0 {
+	if err := checkPairs(pairs); err != nil {
+		return nil, fmt.Errorf("store: enqueue: %w", err)
+	}
+	if len(events) == 0 && len(pairs) == 0 {
 		return nil, nil
 	}
 	now := b.opt.Now()
+	idExpN := nanos(now.Add(b.opt.IDTTL))
 	nowN := nanos(now)
 	expN := nanos(now.Add(b.opt.DedupWindow))
 	recs := make([]record, len(events))
@@ -281,11 +297,14 @@ func (b *Bolt) Enqueue(ctx context.Context, events []Event) ([]bool, error) {
 	}
 	dup := make([]bool, len(events))
 	ids := make([]uint64, len(events))
-	// Batch may run fn more than once (when another call in the batch
+	// batch may run fn more than once (when another write in the group
 	// fails): fn resets its outputs and touches nothing outside the tx.
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		clear(dup)
 		clear(ids)
+		if err := putIDsTx(tx, pairs, idExpN); err != nil {
+			return err
+		}
 		evB, dueB := tx.Bucket([]byte(bucketEvents)), tx.Bucket([]byte(bucketDue))
 		ddB, dxB := tx.Bucket([]byte(bucketDedup)), tx.Bucket([]byte(bucketDedupExp))
 		for i := range recs {
@@ -426,7 +445,7 @@ func (b *Bolt) Ack(ctx context.Context, id uint64) error {
 	defer release()
 	var tenant string
 	found := false
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		found = false
 		r, ok, err := removeEvent(tx, id)
 		if err != nil || !ok {
@@ -460,7 +479,7 @@ func (b *Bolt) Retry(ctx context.Context, id uint64, at time.Time, lastErr strin
 	}
 	atN := nanos(at)
 	found := false
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		found = false
 		r, ok, err := removeEvent(tx, id)
 		if err != nil || !ok {
@@ -495,7 +514,7 @@ func (b *Bolt) DeadLetter(ctx context.Context, id uint64, reason string) error {
 	defer release()
 	var tenant string
 	found := false
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.batch(func(tx *bolt.Tx) error {
 		found = false
 		r, ok, err := removeEvent(tx, id)
 		if err != nil || !ok {
@@ -682,36 +701,51 @@ func (b *Bolt) PutIDs(ctx context.Context, pairs []IDPair) error {
 		return err
 	}
 	defer release()
-	expN := nanos(b.opt.Now().Add(b.opt.IDTTL))
-	for i, p := range pairs {
-		if len(p.GsID) > maxName {
-			return fmt.Errorf("store: put ids: pair %d: gs id longer than %d bytes", i, maxName)
-		}
+	if err := checkPairs(pairs); err != nil {
+		return fmt.Errorf("store: put ids: %w", err)
 	}
-	err = b.db.Batch(func(tx *bolt.Tx) error {
-		idB, ixB := tx.Bucket([]byte(bucketIDs)), tx.Bucket([]byte(bucketIDsExp))
-		for _, p := range pairs {
-			if p.GsID == "" {
-				continue
-			}
-			k := []byte(p.GsID)
-			if v := idB.Get(k); len(v) >= 8 {
-				if err := ixB.Delete(expKey(unsortable(v[:8]), p.GsID)); err != nil {
-					return err
-				}
-			}
-			v := append(sortable(expN), p.WAMID...)
-			if err := idB.Put(k, v); err != nil {
-				return err
-			}
-			if err := ixB.Put(expKey(expN, p.GsID), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	expN := nanos(b.opt.Now().Add(b.opt.IDTTL))
+	err = b.batch(func(tx *bolt.Tx) error { return putIDsTx(tx, pairs, expN) })
 	if err != nil {
 		return fmt.Errorf("store: put ids: %w", err)
+	}
+	return nil
+}
+
+// checkPairs rejects gs ids too long for a key.
+func checkPairs(pairs []IDPair) error {
+	for i, p := range pairs {
+		if len(p.GsID) > maxName {
+			return fmt.Errorf("pair %d: gs id longer than %d bytes", i, maxName)
+		}
+	}
+	return nil
+}
+
+// putIDsTx writes pairs (expiring at expN) in tx, replacing earlier pairs
+// of the same gs id; pairs with an empty gs id are skipped.
+func putIDsTx(tx *bolt.Tx, pairs []IDPair, expN int64) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	idB, ixB := tx.Bucket([]byte(bucketIDs)), tx.Bucket([]byte(bucketIDsExp))
+	for _, p := range pairs {
+		if p.GsID == "" {
+			continue
+		}
+		k := []byte(p.GsID)
+		if v := idB.Get(k); len(v) >= 8 {
+			if err := ixB.Delete(expKey(unsortable(v[:8]), p.GsID)); err != nil {
+				return err
+			}
+		}
+		v := append(sortable(expN), p.WAMID...)
+		if err := idB.Put(k, v); err != nil {
+			return err
+		}
+		if err := ixB.Put(expKey(expN, p.GsID), nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -761,6 +795,8 @@ func (b *Bolt) Close() error {
 	b.closeMu.Unlock()
 	close(b.stop)
 	<-b.done
+	close(b.writes) // no call is in flight: closeMu was held exclusively
+	<-b.written
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", b.path, err)
 	}
@@ -1044,4 +1080,69 @@ func expKey(exp int64, name string) []byte {
 	k := make([]byte, 0, 8+len(name))
 	k = append(k, sortable(exp)...)
 	return append(k, name...)
+}
+
+// writeReq is one write waiting for the group commit.
+type writeReq struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// batch runs fn in a group-committed write transaction and returns once it
+// is durable. Like bbolt's DB.Batch, fn may run more than once (when
+// another write of its group fails), so it must reset its outputs and
+// touch nothing outside the transaction. Callers hold closeMu (enter).
+func (b *Bolt) batch(fn func(*bolt.Tx) error) error {
+	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	b.writes <- req
+	return <-req.done
+}
+
+// writeLoop is the single writer: it takes the next write and every write
+// already waiting (up to MaxBatch) and commits them in one transaction, so
+// that writes arriving during a commit share the next one's fsync.
+func (b *Bolt) writeLoop() {
+	defer close(b.written)
+	group := make([]*writeReq, 0, 64)
+	for first := range b.writes {
+		group = append(group[:0], first)
+	drain:
+		for len(group) < b.opt.MaxBatch {
+			select {
+			case r, ok := <-b.writes:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		b.commit(group)
+	}
+}
+
+// commit runs a group in one transaction. When one write fails, the
+// transaction is rolled back and each write runs in a transaction of its
+// own, so that only the failing one sees its error.
+func (b *Bolt) commit(group []*writeReq) {
+	failed := false
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		for _, r := range group {
+			if err := r.fn(tx); err != nil {
+				failed = true
+				return err
+			}
+		}
+		return nil
+	})
+	if failed && len(group) > 1 {
+		for _, r := range group {
+			r.done <- b.db.Update(r.fn)
+		}
+		return
+	}
+	for _, r := range group {
+		r.done <- err
+	}
 }
