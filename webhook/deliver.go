@@ -82,15 +82,18 @@ func (r *Relay) dispatch(ctx context.Context, t *target) {
 				slots <- struct{}{}
 				r.flights.Add(1)
 				go func(ev store.Event) {
-					defer func() {
+					defer r.flights.Done()
+					// The slot bounds requests in flight to the endpoint:
+					// it is free once the POST is answered, while the
+					// outcome is recorded (the event stays leased until
+					// then, so it is not delivered twice).
+					r.attempt(t, ev, func() {
 						<-slots
-						r.flights.Done()
 						select {
 						case t.wake <- struct{}{}:
 						default:
 						}
-					}()
-					r.attempt(t, ev)
+					})
 				}(ev)
 			}
 			full = len(evs) == free
@@ -113,11 +116,13 @@ func (r *Relay) dispatch(ctx context.Context, t *target) {
 	}
 }
 
-// attempt POSTs one event and records the outcome in the queue.
-func (r *Relay) attempt(t *target, ev store.Event) {
+// attempt POSTs one event, calls posted once the endpoint answered (or
+// failed to), and records the outcome in the queue.
+func (r *Relay) attempt(t *target, ev store.Event, posted func()) {
 	start := time.Now()
 	status, retryAfter, err := r.post(t, ev.Body)
 	elapsed := time.Since(start)
+	posted()
 	result := outcome(status, err)
 	r.m.WebhookDelivery(t.Tenant, result, elapsed)
 	// Recording the outcome must not be cut short by Stop: it is quick and
