@@ -127,8 +127,8 @@ type Bolt struct {
 	// Close waits for calls in flight and later calls see closed.
 	closeMu sync.RWMutex
 	closed  bool
-	stop    chan struct{} // closed by Close: stops the sweeper
-	done    chan struct{} // closed by the sweeper when it exits
+	stop    chan struct{}  // closed by Close: stops the sweeper
+	done    chan struct{}  // closed by the sweeper when it exits
 	writes  chan *writeReq // group-committed writes; closed by Close
 	written chan struct{}  // closed by the writer when it exits
 
