@@ -56,6 +56,8 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	// Media configures media upload, lookup and download.
 	Media MediaConfig `yaml:"media"`
+	// Debug holds diagnostics that are off by default.
+	Debug DebugConfig `yaml:"debug"`
 	// Templates configures the template lookup of numbers that send
 	// through Gupshup's template/msg call (send_api: v2).
 	Templates TemplatesConfig `yaml:"templates"`
@@ -138,6 +140,14 @@ type MediaConfig struct {
 	// TransferTimeout replaces server.read_timeout and write_timeout for
 	// media uploads and downloads (up to 100 MB). Default 10m.
 	TransferTimeout time.Duration `yaml:"transfer_timeout"`
+}
+
+// DebugConfig holds diagnostics that are off by default.
+type DebugConfig struct {
+	// PprofListen serves Go's profiler (net/http/pprof, /debug/pprof/) on
+	// its own listener at this address, e.g. "127.0.0.1:6060", never on the
+	// API's. Default "": off. It exposes internals: bind it to loopback.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // TemplatesConfig tunes the cache of Gupshup template lists (Meta template
@@ -623,6 +633,14 @@ func (c *Config) validate() error {
 	case "append", "reject":
 	default:
 		return fmt.Errorf("translate.v2_button_params: %q is not append or reject", c.Translate.V2ButtonParams)
+	}
+	if a := c.Debug.PprofListen; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("debug.pprof_listen: %q must be host:port", a)
+		}
+		if a == c.Listen || a == c.TLS.Listen {
+			return fmt.Errorf("debug.pprof_listen: %q is already the API's address", a)
+		}
 	}
 	if c.Templates.CacheTTL < 0 || c.Templates.NegativeTTL < 0 || c.Templates.MinRefresh < 0 {
 		return errors.New("templates.cache_ttl, negative_ttl, min_refresh: must be positive")

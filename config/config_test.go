@@ -765,6 +765,10 @@ tenants:
 			[]string{"translate.v2_button_params", `"drop"`}},
 		{"negative template cache ttl", "templates:\n  cache_ttl: -1s\n" + minimal,
 			[]string{"templates.cache_ttl"}},
+		{"pprof address without a port", "debug:\n  pprof_listen: localhost\n" + minimal,
+			[]string{"debug.pprof_listen", "host:port"}},
+		{"pprof on the API's address", "listen: 127.0.0.1:9000\ndebug:\n  pprof_listen: 127.0.0.1:9000\n" + minimal,
+			[]string{"debug.pprof_listen", "already the API's address"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,9 +102,10 @@ func TestBinaryQuickStart(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	port := freePort(t)
+	port, pprofPort := freePort(t), freePort(t)
 	cmd := exec.Command(bin, "-config", "../config.yaml")
-	cmd.Env = append(os.Environ(), "PROXY_LISTEN=127.0.0.1:"+port, "PROXY_STORE="+filepath.Join(t.TempDir(), "waproxy.db"))
+	cmd.Env = append(os.Environ(), "PROXY_LISTEN=127.0.0.1:"+port, "PROXY_STORE="+filepath.Join(t.TempDir(), "waproxy.db"),
+		"PROXY_PPROF_LISTEN=127.0.0.1:"+pprofPort)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,6 +121,14 @@ func TestBinaryQuickStart(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill() }()
 	base := "http://127.0.0.1:" + port
 	waitReady(t, base+"/readyz")
+
+	// The profiler (debug.pprof_listen) is on its own port only.
+	if a := fetch(t, "http://127.0.0.1:"+pprofPort+"/debug/pprof/cmdline", ""); a.status != http.StatusOK || !strings.Contains(string(a.body), "proxy") {
+		t.Errorf("pprof cmdline: HTTP %d %q", a.status, a.body)
+	}
+	if a := fetch(t, base+"/debug/pprof/cmdline", ""); a.status == http.StatusOK {
+		t.Errorf("the API listener serves the profiler")
+	}
 
 	// The README's curl example.
 	req, _ := http.NewRequest("POST", base+"/v23.0/100000000000001/messages",

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -233,6 +234,17 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		lns = append(lns, tln)
 		fields = append(fields, zap.String("tls_addr", tln.Addr().String()))
 	}
+	if cfg.Debug.PprofListen != "" {
+		stop, addr, err := servePprof(cfg.Debug.PprofListen, log)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return err
+		}
+		defer stop()
+		fields = append(fields, zap.String("pprof_addr", addr))
+	}
 	log.Info("listening", append(fields, zap.String("public_url", cfg.PublicURL))...)
 	errc := make(chan error, len(lns))
 	for _, l := range lns {
@@ -269,4 +281,22 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves net/http/pprof's handlers at addr on a listener of its
+// own (config debug.pprof_listen), never on the API's.
+func servePprof(addr string, log *zap.Logger) (stop func(), bound string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("debug.pprof_listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log.Named("pprof"))}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, ln.Addr().String(), nil
 }
