@@ -244,7 +244,7 @@ func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
 // the answer was already written.
 func (s *Server) readParams(c *gin.Context) (params []byte, formToken string, perr *translate.Error, ok bool) {
 	r := c.Request
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes))
+	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -257,6 +257,30 @@ func (s *Server) readParams(c *gin.Context) (params []byte, formToken string, pe
 	}
 	params, formToken, perr = paramsJSON(r.Header.Get("Content-Type"), raw)
 	return params, formToken, perr, true
+}
+
+// readBody reads a request body. With a Content-Length (within max) the
+// buffer is allocated once at that size instead of growing by doubling.
+func readBody(r io.Reader, contentLength, max int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > max {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, contentLength+1) // +1: the EOF read needs no growth
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// More than Content-Length said: let the reader's limit decide.
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // bearer returns the token of an "Authorization: Bearer …" (or "OAuth …")
