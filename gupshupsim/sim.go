@@ -110,6 +110,15 @@ type Options struct {
 	// ElementName, or with an ID the app already has. Sim.AddTemplate and
 	// Sim.SetTemplateStatus change them at run time.
 	Templates []Template
+
+	// Fast turns on the load-test mode: every POST to
+	// /partner/app/{appId}/v3/message, and to Meta's
+	// /{version}/{phone}/messages (so that the same request can be sent
+	// untranslated), is answered 200 with one canned Meta-shaped body
+	// (FastMessageID, FastRecipient) without authentication, recording,
+	// faults, magic destinations or callbacks. Other requests are served
+	// as usual.
+	Fast bool
 }
 
 // Request is one request received by the simulator.
@@ -176,6 +185,7 @@ type Sim struct {
 	email     string
 	secret    string
 	rateLimit bool
+	fast      bool
 	now       func() time.Time
 
 	mu            sync.Mutex
@@ -213,6 +223,7 @@ func New(opts Options) *Sim {
 		email:         opts.PartnerEmail,
 		secret:        opts.PartnerSecret,
 		rateLimit:     !opts.DisableRateLimits,
+		fast:          opts.Fast,
 		now:           time.Now,
 		apps:          make(map[string]*appState, len(opts.Apps)),
 		partnerTokens: make(map[string]struct{}),
@@ -369,8 +380,13 @@ func (s *Sim) Count(pathSuffix string) int {
 }
 
 // ServeHTTP records the request, applies any matching fault and answers it.
-// Media uploads are streamed to their handler instead of read first.
+// Media uploads are streamed to their handler instead of read first. In
+// fast mode (Options.Fast) sends are answered at once, unrecorded.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.fast && r.Method == http.MethodPost && isFastPath(r.URL.Path) {
+		serveFast(w, r)
+		return
+	}
 	var body []byte
 	var err error
 	var read *atomic.Int64

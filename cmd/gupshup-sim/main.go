@@ -66,6 +66,14 @@
 //	     -d '{"from":"919876543210","type":"button","text":"Yes","contextGsId":"<messageId>"}'
 //
 // Each callback attempt is logged unless -quiet is given.
+//
+// For load tests, -fast answers every POST to
+// /partner/app/{appId}/v3/message and to Meta's /{version}/{phone}/messages
+// with one canned success, without authentication, recording or callbacks
+// (package gupshupsim, "Fast mode"); it implies -quiet. bench/run uses it:
+//
+//	gupshup-sim -fast -no-callbacks -listen 127.0.0.1:9090
+//	curl -s -X POST localhost:9090/v23.0/100000000000001/messages -d '{}'
 package main
 
 import (
@@ -107,8 +115,12 @@ func main() {
 	retryDelay := flag.Duration("callback-retry-delay", gupshupsim.DefaultCallbackRetryDelay, "wait before retrying a failed callback")
 	retries := flag.Int("callback-retries", gupshupsim.DefaultCallbackRetries, "retries of a failed callback (0: none)")
 	noCallbacks := flag.Bool("no-callbacks", false, "do not emit callbacks")
+	fast := flag.Bool("fast", false, "load-test mode: answer every POST to /partner/app/{appId}/v3/message and /{version}/{phone}/messages with one canned success, unchecked and unrecorded; implies -quiet")
 	mediaBase := flag.String("media-base-url", "", "base of inbound media urls (default https://filemanager.gupshup.io; set it to this server's URL to download them) and, when set, of flow asset download urls (default: the request's host)")
 	flag.Parse()
+	if *fast {
+		*quiet = true
+	}
 
 	logger := log.New(os.Stderr, "gupshup-sim: ", log.LstdFlags)
 	seq, err := parseStatuses(*statusSeq)
@@ -137,6 +149,7 @@ func main() {
 		CallbackRetries:    simRetries,
 		MediaBaseURL:       *mediaBase,
 		Templates:          demoTemplates(*appID),
+		Fast:               *fast,
 	}
 	if !*quiet {
 		opts.OnCallback = func(c gupshupsim.Callback) {
@@ -211,6 +224,9 @@ func run(logger *log.Logger, addr string, quiet bool, opts gupshupsim.Options) e
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	app, _ := sim.App(opts.Apps[0].ID)
+	if opts.Fast {
+		logger.Print("fast mode: sends are answered with a canned success, unchecked and unrecorded")
+	}
 	logger.Printf("listening on http://%s (app id %q, app token %q, partner email %q, phone_number_id %q, display number %q, WABA id %q)",
 		ln.Addr(), app.ID, app.Token, opts.PartnerEmail, app.PhoneNumberID, app.DisplayPhoneNumber, app.WABAID)
 	for _, t := range sim.Templates(app.ID) {
