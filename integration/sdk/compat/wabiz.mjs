@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { WABAClient, WebhookClient } from "whatsapp-business";
 import { CheckError, Scenario, WebhookLog, check, describeError, fakeJPEG, loadEnv, na, reportWebhooks, sample, sha256hex } from "./protocol.mjs";
+import * as meta from "./meta.mjs";
 
 const env = loadEnv("wabiz.mjs");
 const sc = new Scenario("wabiz.mjs");
@@ -151,154 +152,15 @@ await sc.run("reply_context", async () => {
   await send("text", { body: "Replying to your message" }, { context: { message_id: textId } });
 });
 
-await sc.run("interactive_button", () =>
-  send("interactive", {
-    type: "button",
-    header: { type: "text", text: "Delivery" },
-    body: { text: "Confirm delivery for tomorrow?" },
-    footer: { text: "Reply with a button" },
-    action: { buttons: [
-      { type: "reply", reply: { id: "confirm", title: "Confirm" } },
-      { type: "reply", reply: { id: "reschedule", title: "Reschedule" } },
-    ] },
-  }));
-await sc.run("interactive_list", () =>
-  send("interactive", {
-    type: "list",
-    header: { type: "text", text: "Menu" },
-    body: { text: "Pick a dish" },
-    action: { button: "View menu", sections: [
-      { title: "Mains", rows: [{ id: "pasta", title: "Pasta", description: "Fresh tagliatelle" }] },
-      { title: "Desserts", rows: [{ id: "tiramisu", title: "Tiramisù" }] },
-    ] },
-  }));
-await sc.run("interactive_cta_url", () =>
-  send("interactive", {
-    type: "cta_url",
-    body: { text: "Track your parcel online" },
-    action: { name: "cta_url", parameters: { display_text: "Track order", url: "https://example.com/track?id=42&lang=en" } },
-  }));
-await sc.run("interactive_flow", () =>
-  send("interactive", {
-    type: "flow",
-    header: { type: "text", text: "Réservation" },
-    body: { text: "Réservez votre table" },
-    action: {
-      name: "flow",
-      parameters: {
-        flow_message_version: "3", flow_id: sample.flowId, flow_token: "flow-token-1", flow_cta: "Réserver",
-        flow_action: "navigate", flow_action_payload: { screen: "WELCOME" },
-      },
-    },
-  }));
-await sc.run("interactive_product", () =>
-  send("interactive", {
-    type: "product",
-    body: { text: "Our bestseller" },
-    action: { catalog_id: sample.catalogId, product_retailer_id: "sku-1" },
-  }));
-await sc.run("interactive_product_list", () =>
-  send("interactive", {
-    type: "product_list",
-    header: { type: "text", text: "Summer sale" },
-    body: { text: "Pick your favourites" },
-    action: { catalog_id: sample.catalogId, sections: [
-      { title: "Shoes", product_items: [{ product_retailer_id: "sku-1" }, { product_retailer_id: "sku-2" }] },
-      { title: "Hats", product_items: [{ product_retailer_id: "sku-3" }] },
-    ] },
-  }));
-await sc.run("interactive_catalog", () =>
-  send("interactive", {
-    type: "catalog_message",
-    body: { text: "Browse our catalog" },
-    action: { name: "catalog_message", parameters: { thumbnail_product_retailer_id: "sku-1" } },
-  }));
-await sc.run("interactive_location_request", () =>
-  send("interactive", {
-    type: "location_request_message",
-    body: { text: "Where should we deliver?" },
-    action: { name: "send_location" },
-  }));
-await sc.run("interactive_address", () =>
-  send("interactive", {
-    type: "address_message",
-    body: { text: "Where should we deliver?" },
-    action: { name: "address_message", parameters: { country: "IN", values: { name: "Zoë", phone_number: "+919876543210", city: "Pune" } } },
-  }));
+for (const [cap, obj] of Object.entries(meta.interactive)) {
+  await sc.run(cap, () => send("interactive", obj));
+}
 
 // Templates: Meta's objects as they are.
 const template = (name, components) => send("template", { name, language: { code: "en_US" }, components });
-await sc.run("template_params", () =>
-  template("order_update", [
-    { type: "header", parameters: [{ type: "text", text: "#4711" }] },
-    {
-      type: "body",
-      parameters: [
-        { type: "text", text: "Zoë" },
-        { type: "currency", currency: { fallback_value: "$100.99", code: "USD", amount_1000: 100990 } },
-        { type: "date_time", date_time: { fallback_value: "February 25, 1977" } },
-      ],
-    },
-  ]));
-await sc.run("template_media_header", () =>
-  template("order_receipt", [
-    { type: "header", parameters: [{ type: "image", image: { link: sample.imageLink } }] },
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-  ]));
-await sc.run("template_quick_reply", () =>
-  template("delivery_confirm", [
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-    { type: "button", sub_type: "quick_reply", index: "0", parameters: [{ type: "payload", payload: "CONFIRM-4711" }] },
-    { type: "button", sub_type: "quick_reply", index: "1", parameters: [{ type: "payload", payload: "STOP-4711" }] },
-  ]));
-await sc.run("template_copy_code", () =>
-  template("coupon_offer", [
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-    { type: "button", sub_type: "copy_code", index: "0", parameters: [{ type: "coupon_code", coupon_code: "SAVE25" }] },
-  ]));
-await sc.run("template_lto", () =>
-  template("flash_sale", [
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-    {
-      type: "limited_time_offer",
-      parameters: [{ type: "limited_time_offer", limited_time_offer: { expiration_time_ms: sample.ltoExpiration } }],
-    },
-    { type: "button", sub_type: "copy_code", index: "0", parameters: [{ type: "coupon_code", coupon_code: "SAVE25" }] },
-    { type: "button", sub_type: "url", index: "1", parameters: [{ type: "text", text: "sale/summer?ref=wa" }] },
-  ]));
-await sc.run("template_carousel", () =>
-  template("summer_carousel", [
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-    {
-      type: "carousel",
-      cards: [0, 1].map((i) => ({
-        card_index: i,
-        components: [
-          { type: "header", parameters: [{ type: "image", image: { link: `https://example.com/c/${i + 1}.jpg` } }] },
-          { type: "button", sub_type: "quick_reply", index: "0", parameters: [{ type: "payload", payload: `CARD-${i + 1}` }] },
-        ],
-      })),
-    },
-  ]));
-await sc.run("template_mpm", () =>
-  template("catalog_mpm", [
-    { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-    {
-      type: "button",
-      sub_type: "mpm",
-      index: "0",
-      parameters: [{
-        type: "action",
-        action: {
-          thumbnail_product_retailer_id: "sku-thumb",
-          sections: [
-            { title: "Shoes", product_items: [{ product_retailer_id: "sku-1" }, { product_retailer_id: "sku-2" }] },
-            { title: "Hats", product_items: [{ product_retailer_id: "sku-3" }] },
-          ],
-        },
-      }],
-    },
-  ]));
+for (const [cap, t] of Object.entries(meta.templates)) {
+  await sc.run(cap, () => template(t.name, t.components));
+}
 
 await sc.run("mark_read", async () => {
   const res = await sdk(client.markMessageAsRead(env.readMessageId));
