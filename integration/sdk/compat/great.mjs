@@ -21,8 +21,7 @@
 import { Client } from "@great-detail/whatsapp";
 import {
   CheckError, Scenario, WebhookLog, check, checkNoGraphError, describeError, fakeJPEG, headersOf, isUnknownObject,
-  listen, loadEnv, readBody, reportWebhooks, sample, sha256hex,
-} from "./protocol.mjs";
+  listen, loadEnv, readBody, reportWebhooks, sample, sha256hex, started } from "./protocol.mjs";
 import * as meta from "./meta.mjs";
 
 const env = loadEnv("great.mjs");
@@ -133,52 +132,21 @@ await sc.run("text", async () => {
 // One upload, shared by media_id and the media_* capabilities.
 const img = { mime: "image/jpeg", name: "great.jpg", data: fakeJPEG(64 * 1024) };
 img.sha256 = sha256hex(img.data);
-let uploadError = null;
-const upload = (async () => {
+const uploaded = started(async () => {
   const res = await json(client.media.upload({
     phoneNumberID, file: new Blob([img.data], { type: img.mime }), filename: img.name, mimeType: img.mime,
   }));
   check(typeof res?.id === "string" && res.id !== "", "the SDK's upload answer has no media id", res);
   img.id = res.id;
-})().catch((err) => {
-  uploadError = err;
-});
-async function uploaded() {
-  await upload;
-  if (uploadError) throw uploadError;
-}
-
-await sc.run("media_id", async () => {
-  await uploaded();
-  await send("image", { id: img.id, caption: "by id" });
-});
-await sc.run("media_link", () => send("image", { link: sample.imageLink, caption: "by link" }));
-await sc.run("location", () => send("location", sample.location));
-await sc.run("contacts", () =>
-  send("contacts", [{
-    name: { formatted_name: "Zoë Müller", first_name: "Zoë", last_name: "Müller" },
-    phones: [{ phone: "+1 555 0100", type: "WORK", wa_id: "15550100" }],
-    emails: [{ email: "zoe@example.com", type: "WORK" }],
-    org: { company: "Example Café" },
-  }]),
-);
-await sc.run("reaction", async () => {
-  check(textId !== null, "no text message to react to");
-  await send("reaction", { message_id: textId, emoji: "👍" });
-});
-await sc.run("reply_context", async () => {
-  check(textId !== null, "no text message to reply to");
-  await send("text", { body: "Replying to your message" }, { context: { message_id: textId } });
 });
 
-for (const [cap, obj] of Object.entries(meta.interactive)) {
-  await sc.run(cap, () => send("interactive", obj));
-}
-
-const template = (name, components) => send("template", { name, language: { code: "en_US" }, components });
-for (const [cap, t] of Object.entries(meta.templates)) {
-  await sc.run(cap, () => template(t.name, t.components));
-}
+await meta.rawSends(sc, send, {
+  mediaId: async () => {
+    await uploaded();
+    return img.id;
+  },
+  textId: () => textId,
+});
 
 await sc.run("mark_read", async () => {
   const res = await json(client.message.createStatus({ phoneNumberID, status: "read", message_id: env.readMessageId }));

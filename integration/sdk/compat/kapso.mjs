@@ -20,8 +20,7 @@ import { GraphApiError, WhatsAppClient, buildTemplatePayload } from "@kapso/what
 import { normalizeWebhook, verifySignature } from "@kapso/whatsapp-cloud-api/server";
 import {
   CheckError, Scenario, WebhookLog, check, describeError, fakeJPEG, headersOf, listen, loadEnv, readBody,
-  reportWebhooks, na, sample, sha256hex,
-} from "./protocol.mjs";
+  reportWebhooks, na, sample, sha256hex, started } from "./protocol.mjs";
 
 const env = loadEnv("kapso.mjs");
 const sc = new Scenario("kapso.mjs");
@@ -110,20 +109,13 @@ await sc.run("text", async () => {
 // One upload, shared by media_id and the media_* capabilities.
 const img = { mime: "image/jpeg", name: "kapso.jpg", data: fakeJPEG(64 * 1024) };
 img.sha256 = sha256hex(img.data);
-let uploadError = null;
-const upload = (async () => {
+const uploaded = started(async () => {
   const res = await client.media.upload({
     phoneNumberId, type: img.mime, file: new Blob([img.data], { type: img.mime }), fileName: img.name,
   });
   check(typeof res?.id === "string" && res.id !== "", "the SDK's upload answer has no media id", res);
   img.id = res.id;
-})().catch((err) => {
-  uploadError = err;
 });
-async function uploaded() {
-  await upload;
-  if (uploadError) throw uploadError;
-}
 
 await sc.run("media_id", async () => {
   await uploaded();

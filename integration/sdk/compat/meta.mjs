@@ -2,7 +2,15 @@
 // kinds and the templates of the SDK suite (great.mjs and wabiz.mjs send
 // them through their generic send; other scripts use their SDK's builders).
 
-import { sample } from "./protocol.mjs";
+import { check, sample } from "./protocol.mjs";
+
+// contacts is the "contacts" array of the contacts capability.
+export const contacts = [{
+  name: { formatted_name: "Zoë Müller", first_name: "Zoë", last_name: "Müller" },
+  phones: [{ phone: "+1 555 0100", type: "WORK", wa_id: "15550100" }],
+  emails: [{ email: "zoe@example.com", type: "WORK" }],
+  org: { company: "Example Café" },
+}];
 
 // interactive holds the "interactive" object of each interactive_* capability.
 export const interactive = {
@@ -173,3 +181,28 @@ export const templates = {
     ],
   },
 };
+
+// rawSends runs every message capability after "text" (media_id through
+// template_mpm) for an SDK whose generic send takes Meta's objects:
+// send(type, object, extra) returns the message id. mediaId() resolves to
+// an uploaded image's id; textId() is the text message's id (or null).
+export async function rawSends(sc, send, { mediaId, textId }) {
+  await sc.run("media_id", async () => send("image", { id: await mediaId(), caption: "by id" }));
+  await sc.run("media_link", () => send("image", { link: sample.imageLink, caption: "by link" }));
+  await sc.run("location", () => send("location", sample.location));
+  await sc.run("contacts", () => send("contacts", contacts));
+  await sc.run("reaction", async () => {
+    check(textId() !== null, "no text message to react to");
+    await send("reaction", { message_id: textId(), emoji: "👍" });
+  });
+  await sc.run("reply_context", async () => {
+    check(textId() !== null, "no text message to reply to");
+    await send("text", { body: "Replying to your message" }, { context: { message_id: textId() } });
+  });
+  for (const [cap, obj] of Object.entries(interactive)) {
+    await sc.run(cap, () => send("interactive", obj));
+  }
+  for (const [cap, t] of Object.entries(templates)) {
+    await sc.run(cap, () => send("template", { name: t.name, language: { code: "en_US" }, components: t.components }));
+  }
+}

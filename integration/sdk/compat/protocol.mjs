@@ -47,6 +47,15 @@ const RESULTS = new Set(["pass", "fail", "n/a", "defect"]);
 const SENT_STATUSES = new Set(["sent", "delivered", "read"]);
 
 // na and defect are what a capability function returns instead of passing.
+// started runs fn at once and returns a function whose promise settles
+// like fn's: await it where the result is needed (its failure surfaces
+// there, not as an unhandled rejection).
+export function started(fn) {
+  const p = fn();
+  p.catch(() => {});
+  return () => p;
+}
+
 export const na = (detail) => ({ result: "n/a", detail });
 export const defect = (detail) => ({ result: "defect", detail });
 

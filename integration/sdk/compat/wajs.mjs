@@ -23,8 +23,7 @@ import {
 } from "whatsapp-api-js/messages";
 import {
   CheckError, Scenario, WebhookLog, check, checkNoGraphError, fakeJPEG, isUnknownObject, listen, loadEnv, reportWebhooks, sample,
-  sha256hex,
-} from "./protocol.mjs";
+  sha256hex, started } from "./protocol.mjs";
 
 const env = loadEnv("wajs.mjs");
 const sc = new Scenario("wajs.mjs");
@@ -110,8 +109,7 @@ await sc.run("text", async () => {
 // One upload, shared by media_id and the media_* capabilities.
 const img = { mime: "image/jpeg", name: "wajs.jpg", data: fakeJPEG(64 * 1024) };
 img.sha256 = sha256hex(img.data);
-let uploadError = null;
-const upload = (async () => {
+const uploaded = started(async () => {
   // messaging_product goes in the query string; no "type" field.
   const form = new FormData();
   form.append("file", new Blob([img.data], { type: img.mime }), img.name);
@@ -119,13 +117,7 @@ const upload = (async () => {
   checkNoGraphError(res);
   check(typeof res?.id === "string" && res.id !== "", "the SDK's upload answer has no media id", res);
   img.id = res.id;
-})().catch((err) => {
-  uploadError = err;
 });
-async function uploaded() {
-  await upload;
-  if (uploadError) throw uploadError;
-}
 
 await sc.run("media_id", async () => {
   await uploaded();
