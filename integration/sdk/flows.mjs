@@ -42,7 +42,7 @@
 //   GRAPH_VERSION    Graph API version in the path (default v23.0)
 
 import { WhatsAppClient } from "@kapso/whatsapp-cloud-api";
-import { check, expectGraphError, finish, requireEnv, step } from "./scenario.mjs";
+import { check, expectGraphError, finish, flowJson, requireEnv, step } from "./scenario.mjs";
 
 requireEnv("flows.mjs", ["PROXY_BASE_URL", "ACCESS_TOKEN", "OTHER_TOKEN", "WABA_ID", "PHONE_NUMBER_ID", "TO", "FLOW_NAME"]);
 
@@ -53,42 +53,6 @@ const phoneNumberId = process.env.PHONE_NUMBER_ID;
 const to = process.env.TO;
 const flowName = process.env.FLOW_NAME;
 
-// A two-screen flow JSON (Meta's sample shape) with non-ASCII text, in
-// Kapso's authoring case (onClickAction; the SDK sends on-click-action).
-const flowJson = {
-  version: "6.0",
-  screens: [
-    {
-      id: "WELCOME",
-      title: "Bienvenue ☕",
-      data: {},
-      layout: {
-        type: "SingleColumnLayout",
-        children: [
-          { type: "TextHeading", text: "Réservez une table" },
-          {
-            type: "Footer",
-            label: "Continuer",
-            onClickAction: { name: "navigate", next: { type: "screen", name: "DONE" }, payload: {} },
-          },
-        ],
-      },
-    },
-    {
-      id: "DONE",
-      title: "Merci",
-      terminal: true,
-      data: {},
-      layout: {
-        type: "SingleColumnLayout",
-        children: [
-          { type: "TextBody", text: "À bientôt" },
-          { type: "Footer", label: "Terminer", onClickAction: { name: "complete", payload: {} } },
-        ],
-      },
-    },
-  ],
-};
 
 const client = new WhatsAppClient({ baseUrl, accessToken: process.env.ACCESS_TOKEN, graphVersion });
 const other = new WhatsAppClient({ baseUrl, accessToken: process.env.OTHER_TOKEN, graphVersion });

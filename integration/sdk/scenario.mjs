@@ -84,3 +84,40 @@ export async function expectGraphError(fn, status, code, subcode) {
 export function finish() {
   process.exitCode = failed ? 1 : 0;
 }
+
+// A two-screen flow JSON (Meta's sample shape) with non-ASCII text, in
+// Kapso's authoring case (onClickAction; the SDK sends on-click-action).
+export const flowJson = {
+  version: "6.0",
+  screens: [
+    {
+      id: "WELCOME",
+      title: "Bienvenue ☕",
+      data: {},
+      layout: {
+        type: "SingleColumnLayout",
+        children: [
+          { type: "TextHeading", text: "Réservez une table" },
+          {
+            type: "Footer",
+            label: "Continuer",
+            onClickAction: { name: "navigate", next: { type: "screen", name: "DONE" }, payload: {} },
+          },
+        ],
+      },
+    },
+    {
+      id: "DONE",
+      title: "Merci",
+      terminal: true,
+      data: {},
+      layout: {
+        type: "SingleColumnLayout",
+        children: [
+          { type: "TextBody", text: "À bientôt" },
+          { type: "Footer", label: "Terminer", onClickAction: { name: "complete", payload: {} } },
+        ],
+      },
+    },
+  ],
+};

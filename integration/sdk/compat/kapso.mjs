@@ -16,6 +16,8 @@
 // parser). The SDK has no verification-handshake helper: the server answers
 // GET hub.challenge with plain code and webhook_verify is n/a.
 
+import { flowJson } from "../scenario.mjs";
+import * as meta from "./meta.mjs";
 import { GraphApiError, WhatsAppClient, buildTemplatePayload } from "@kapso/whatsapp-cloud-api";
 import { normalizeWebhook, verifySignature } from "@kapso/whatsapp-cloud-api/server";
 import {
@@ -315,31 +317,11 @@ await sc.run("template_carousel", () =>
     ],
   })),
 );
-await sc.run("template_mpm", () =>
+await sc.run("template_mpm", () => {
   // buildTemplatePayload rejects the mpm button: Meta's object as is.
-  sendTemplate({
-    name: "catalog_mpm",
-    language: { code: "en_US" },
-    components: [
-      { type: "body", parameters: [{ type: "text", text: "Zoë" }] },
-      {
-        type: "button",
-        sub_type: "mpm",
-        index: "0",
-        parameters: [{
-          type: "action",
-          action: {
-            thumbnail_product_retailer_id: "sku-thumb",
-            sections: [
-              { title: "Shoes", product_items: [{ product_retailer_id: "sku-1" }, { product_retailer_id: "sku-2" }] },
-              { title: "Hats", product_items: [{ product_retailer_id: "sku-3" }] },
-            ],
-          },
-        }],
-      },
-    ],
-  }),
-);
+  const { name, components } = meta.templates.template_mpm;
+  return sendTemplate({ name, language: { code: "en_US" }, components });
+});
 
 await sc.run("mark_read", async () => {
   const res = await client.messages.markRead({ phoneNumberId, messageId: env.readMessageId });
@@ -373,41 +355,6 @@ await sc.run("media_delete", async () => {
   await expectUnknownObject(() => client.media.get({ mediaId: img.id, phoneNumberId }), "a lookup after the delete");
 });
 
-// Kapso's authoring case (onClickAction): the SDK sends on-click-action.
-const flowJson = {
-  version: "6.0",
-  screens: [
-    {
-      id: "WELCOME",
-      title: "Bienvenue ☕",
-      data: {},
-      layout: {
-        type: "SingleColumnLayout",
-        children: [
-          { type: "TextHeading", text: "Réservez une table" },
-          {
-            type: "Footer",
-            label: "Continuer",
-            onClickAction: { name: "navigate", next: { type: "screen", name: "DONE" }, payload: {} },
-          },
-        ],
-      },
-    },
-    {
-      id: "DONE",
-      title: "Merci",
-      terminal: true,
-      data: {},
-      layout: {
-        type: "SingleColumnLayout",
-        children: [
-          { type: "TextBody", text: "À bientôt" },
-          { type: "Footer", label: "Terminer", onClickAction: { name: "complete", payload: {} } },
-        ],
-      },
-    },
-  ],
-};
 await sc.run("flows_lifecycle", async () => {
   const name = "Compat Kapso ☕";
   const created = await client.flows.create({ wabaId: env.wabaId, name, categories: ["APPOINTMENT_BOOKING"], flowJson });
