@@ -62,6 +62,11 @@
 #                             window = first request .. last delivery
 #   generator                 relayload's own {cpu_s, cpu_s_per_1k_events,
 #                              cpu_cores, window_s}: it shares the machine
+#   machine_cpu               the whole machine over the same window, from
+#                             /proc/stat, in cores: {cores, busy_cores,
+#                             irq_cores (irq+softirq), iowait_cores,
+#                             window_s}; busy minus proxy, generator and irq
+#                             is what other processes took
 #   target_per_s, target_met  5000; met when complete, no bad signature and
 #                             accepted_per_s and delivered_per_s both reach it
 #   sync_probe                {before_ms, after_ms}: latency summaries (as

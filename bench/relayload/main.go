@@ -260,8 +260,9 @@ type Result struct {
 	SendSeconds  float64 `json:"send_s"`
 	DrainSeconds float64 `json:"drain_s"`
 
-	Proxy     *ProcStats `json:"proxy,omitempty"`
-	Generator ProcStats  `json:"generator"`
+	Proxy      *ProcStats  `json:"proxy,omitempty"`
+	Generator  ProcStats   `json:"generator"`
+	MachineCPU *MachineCPU `json:"machine_cpu,omitempty"`
 
 	TargetPerSec float64 `json:"target_per_s"`
 	TargetMet    bool    `json:"target_met"`
@@ -366,6 +367,7 @@ func load(ctx context.Context, c config, log io.Writer) (*Result, error) {
 		}
 	}
 	self0 := selfCPU()
+	mach0, mach0Err := machineTicks()
 	var profiles sync.WaitGroup
 	var profileMu sync.Mutex
 	if c.profileURL != "" {
@@ -410,6 +412,9 @@ func load(ctx context.Context, c config, log io.Writer) (*Result, error) {
 		res.Proxy = p
 	}
 	res.Generator = ProcStats{CPUS: round((selfCPU() - self0).Seconds(), 2), WindowSecond: round(window.Seconds(), 3)}
+	if mach1, err := machineTicks(); err == nil && mach0Err == nil {
+		res.MachineCPU = machineCPU(mach0, mach1, window)
+	}
 	if c.profileURL != "" {
 		for _, kind := range []string{"block", "mutex"} {
 			name := c.profileOut + "." + kind + ".pprof"

@@ -73,6 +73,60 @@ func memKB(pid int) (hwm, rss int64, err error) {
 	return hwm, rss, sc.Err()
 }
 
+// MachineCPU is the whole machine's CPU over the measured phase, from
+// /proc/stat, in cores (core-seconds / window): what the proxy and
+// relayload took is part of busy; irq is irq+softirq (on loopback mostly
+// network processing); iowait is idle time with a sync outstanding.
+type MachineCPU struct {
+	Cores      int     `json:"cores"`
+	BusyCores  float64 `json:"busy_cores"`
+	IRQCores   float64 `json:"irq_cores"`
+	IOWaitCore float64 `json:"iowait_cores"`
+	WindowS    float64 `json:"window_s"`
+}
+
+// cpuTicks are the aggregate counters of /proc/stat, in clock ticks.
+type cpuTicks struct{ busy, irq, iowait int64 }
+
+// machineTicks reads the aggregate "cpu" line of /proc/stat.
+func machineTicks() (cpuTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPULine(line)
+}
+
+// parseCPULine parses "cpu  user nice system idle iowait irq softirq
+// steal ...": busy is user+nice+system+irq+softirq+steal.
+func parseCPULine(line string) (cpuTicks, error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTicks{}, fmt.Errorf("/proc/stat: cpu line %q", line)
+	}
+	var n [8]int64
+	for i := range n {
+		v, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return cpuTicks{}, fmt.Errorf("/proc/stat: cpu line %q: %v", line, err)
+		}
+		n[i] = v
+	}
+	return cpuTicks{busy: n[0] + n[1] + n[2] + n[5] + n[6] + n[7], irq: n[5] + n[6], iowait: n[4]}, nil
+}
+
+// machineCPU is the machine's CPU between two readings window apart.
+func machineCPU(a, b cpuTicks, window time.Duration) *MachineCPU {
+	w := window.Seconds()
+	if w <= 0 {
+		return nil
+	}
+	cores := func(ticks int64) float64 { return round(float64(ticks)/clockTicks/w, 2) }
+	return &MachineCPU{Cores: runtime.NumCPU(), BusyCores: cores(b.busy - a.busy), IRQCores: cores(b.irq - a.irq),
+		IOWaitCore: cores(b.iowait - a.iowait), WindowS: round(w, 3)}
+}
+
 // selfCPU is this process's user+system CPU time so far.
 func selfCPU() time.Duration {
 	var ru syscall.Rusage

@@ -194,3 +194,30 @@ func TestProcOfSelf(t *testing.T) {
 		t.Errorf("memKB = %d, %d, %v", hwm, rss, err)
 	}
 }
+
+func TestMachineCPU(t *testing.T) {
+	a, err := parseCPULine("cpu  1000 10 500 9000 40 0 200 5 0 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != (cpuTicks{busy: 1000 + 10 + 500 + 0 + 200 + 5, irq: 200, iowait: 40}) {
+		t.Errorf("parseCPULine = %+v", a)
+	}
+	// Over 2 s: 300 ticks busy (1.5 cores), 40 of them softirq, 20 iowait.
+	b, _ := parseCPULine("cpu  1200 10 560 9100 60 0 240 5 0 0")
+	m := machineCPU(a, b, 2*time.Second)
+	if m == nil || m.BusyCores != 1.5 || m.IRQCores != 0.2 || m.IOWaitCore != 0.1 || m.WindowS != 2 || m.Cores < 1 {
+		t.Errorf("machineCPU = %+v", m)
+	}
+	if machineCPU(a, b, 0) != nil {
+		t.Error("empty window: not nil")
+	}
+	for _, bad := range []string{"cpu0 1 2 3 4 5 6 7 8", "cpu 1 2 3", "cpu 1 2 3 x 5 6 7 8"} {
+		if _, err := parseCPULine(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if _, err := machineTicks(); err != nil {
+		t.Skip("no /proc/stat:", err)
+	}
+}

@@ -51,6 +51,9 @@ type Run struct {
 	Order  []string             // phase names in the order they ran
 	Busy   *WrkResult           // wrk with many connections at the proxy
 	Idle   *HoldResult
+
+	HasSend bool         // the send path ran (wrk-*.txt present)
+	Relay   *RelayResult // the relay path ran (relay.json present)
 }
 
 func loadRun(dir string) (*Run, error) {
@@ -68,6 +71,21 @@ func loadRun(dir string) (*Run, error) {
 			return nil, fmt.Errorf("params clk_tck %q", v)
 		}
 	}
+	if b, err := os.Stat(filepath.Join(dir, "relay.json")); err == nil && !b.IsDir() {
+		rel, err := parseRelayFile(filepath.Join(dir, "relay.json"))
+		if err != nil {
+			return nil, err
+		}
+		r.Relay = &rel
+	}
+	// The send path ran when its first wrk run left its output.
+	if _, err := os.Stat(filepath.Join(dir, "wrk-"+targets[0].key+".txt")); errors.Is(err, os.ErrNotExist) {
+		if r.Relay == nil {
+			return nil, fmt.Errorf("%s: neither send path (wrk-*.txt) nor relay path (relay.json) results", dir)
+		}
+		return r, nil
+	}
+	r.HasSend = true
 	for _, t := range targets {
 		w, err := parseWrkFile(filepath.Join(dir, "wrk-"+t.key+".txt"))
 		if err != nil {
@@ -152,11 +170,29 @@ func (r *Run) procCPU(p *Phase, proc string) (float64, bool) {
 	return float64(a.Ticks-b.Ticks) / r.ClkTck, true
 }
 
-// Markdown renders the generated section.
+// Parts renders the parts of the generated section this run measured, by
+// part name ("send", "relay").
+func (r *Run) Parts() map[string]string {
+	m := map[string]string{}
+	if r.HasSend {
+		m["send"] = r.SendMarkdown()
+	}
+	if r.Relay != nil {
+		m["relay"] = RelayMarkdown(*r.Relay)
+	}
+	return m
+}
+
+// Markdown renders the parts this run measured, in the section's order.
 func (r *Run) Markdown() string {
+	return MergeParts("", r.Parts())
+}
+
+// SendMarkdown renders the send path's part of the generated section.
+func (r *Run) SendMarkdown() string {
 	var b strings.Builder
 	p := r.Params
-	fmt.Fprintf(&b, "## Send path: results of the last run\n\n")
+	b.WriteString(SendHeading + "\n\n")
 	fmt.Fprintf(&b, "Run %s with `bench/run`.\n\n", p["started"])
 	b.WriteString("Machine:\n\n")
 	for _, kv := range r.Machine {

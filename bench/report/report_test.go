@@ -282,6 +282,7 @@ func TestRender(t *testing.T) {
 	write("busy-proxy.txt", strings.Replace(bench(50000, "5000"), "64 connections", "1000 connections", 1))
 	snap("busy-proxy.before", 310, 1000, 0, 41000)
 	snap("busy-proxy.after", 320, 3000, 900, 70000)
+	write("relay.json", relayJSON)
 
 	run, err := loadRun(dir)
 	if err != nil {
@@ -310,6 +311,10 @@ func TestRender(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+	// Both parts, the send path first.
+	if i, j := strings.Index(md, SendHeading), strings.Index(md, RelayHeading); i != 0 || j < i {
+		t.Errorf("parts out of order: send at %d, relay at %d", i, j)
 	}
 	if t.Failed() {
 		t.Log(md)
