@@ -49,23 +49,35 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 	if !root.IsObject() || !gjson.ValidBytes(body) {
 		return s, InvalidParameter("The request body must be a JSON object.")
 	}
-	mp := root.Get("messaging_product")
+	// One pass over the members; lookups below search this list (the
+	// first occurrence of a name wins, as with gjson.Get).
+	var buf [16]sendMember
+	members := collectMembers(root, buf[:0])
+	first := func(name string) gjson.Result {
+		for i := range members {
+			if members[i].name == name {
+				return members[i].v
+			}
+		}
+		return gjson.Result{}
+	}
+	mp := first("messaging_product")
 	if !mp.Exists() || mp.Type == gjson.Null {
 		return s, MissingParameter("messaging_product")
 	}
 	if mp.Type != gjson.String || !strings.EqualFold(mp.Str, "whatsapp") {
 		return s, InvalidParameter(`Param messaging_product must be "whatsapp".`)
 	}
-	if st := root.Get("status"); st.Type == gjson.String && st.Str != "" {
+	if st := first("status"); st.Type == gjson.String && st.Str != "" {
 		s.Status = st.Str
-		s.MessageID = root.Get("message_id").String()
+		s.MessageID = first("message_id").String()
 		if s.MessageID == "" {
 			return s, MissingParameter("message_id")
 		}
 	} else {
-		to := root.Get("to")
+		to := first("to")
 		if to.Type == gjson.Null || to.String() == "" {
-			to = root.Get("recipient")
+			to = first("recipient")
 		}
 		if to.String() == "" {
 			return s, MissingParameter("to")
@@ -74,7 +86,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 			return s, InvalidParameter("Param to must be a string.")
 		}
 		s.To = to.String()
-		t := root.Get("type")
+		t := first("type")
 		switch {
 		case !t.Exists() || t.Type == gjson.Null:
 			s.Type = "text"
@@ -83,7 +95,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		default:
 			s.Type = t.Str
 		}
-		obj := root.Get(gjson.Escape(s.Type))
+		obj := first(s.Type)
 		if !obj.Exists() || obj.Type == gjson.Null {
 			return s, MissingParameter(s.Type)
 		}
@@ -94,35 +106,46 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 
 	form := dst[:0]
 	typeSeen := false
-	root.ForEach(func(k, v gjson.Result) bool {
+	for i := range members {
+		name, v := members[i].name, members[i].v
 		if v.Type == gjson.Null {
-			return true
+			continue
 		}
-		name := k.String()
 		switch name {
 		case "type":
 			typeSeen = true
 		case "template":
 			if opt.NormalizeTemplateButtons && v.IsObject() {
 				form = appendFormField(form, name, normalizeTemplate(v.Raw))
-				return true
+				continue
 			}
 		}
-		var value string
-		switch v.Type {
-		case gjson.String:
+		value := v.Raw // numbers, booleans, objects, arrays: their exact bytes
+		if v.Type == gjson.String {
 			value = v.Str
-		default: // numbers, booleans, objects, arrays: their exact bytes
-			value = v.Raw
 		}
 		form = appendFormField(form, name, value)
-		return true
-	})
+	}
 	if !typeSeen && s.Status == "" {
 		form = appendFormField(form, "type", s.Type)
 	}
 	s.Form = form
 	return s, nil
+}
+
+// sendMember is one top-level member of a send body.
+type sendMember struct {
+	name string
+	v    gjson.Result
+}
+
+// collectMembers appends root's members, in order, to dst.
+func collectMembers(root gjson.Result, dst []sendMember) []sendMember {
+	root.ForEach(func(k, v gjson.Result) bool {
+		dst = append(dst, sendMember{k.String(), v})
+		return true
+	})
+	return dst
 }
 
 // jsonEncodedContainer reports whether v is a string holding a JSON object
