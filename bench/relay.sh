@@ -19,7 +19,7 @@
 #   RELAY_SENDERS=32       concurrent senders (connections to the intake)
 #   RELAY_WARMUP=2000      events sent and delivered before measuring
 #   RELAY_CONCURRENCY=     webhooks.concurrency (deliveries in flight);
-#                          empty = the product default (4)
+#                          empty = the product default (16)
 #   RELAY_PPROF=           1: build the proxy with net/http/pprof (a build
 #                          overlay; no source file changes) and save CPU,
 #                          block and mutex profiles of the measured phase

@@ -100,8 +100,8 @@ type WebhooksConfig struct {
 	BackoffBase time.Duration `yaml:"backoff_base"`
 	// BackoffMax caps the retry delay. Default 1h.
 	BackoffMax time.Duration `yaml:"backoff_max"`
-	// Concurrency is the default number of deliveries in flight per tenant.
-	// Default 4.
+	// Concurrency is the default number of deliveries in flight per tenant
+	// (requests to its endpoint at once). Default 16.
 	Concurrency int `yaml:"concurrency"`
 	// PollInterval is how often due retries are looked for. Default 250ms.
 	PollInterval time.Duration `yaml:"poll_interval"`
@@ -570,7 +570,7 @@ func (c *Config) applyDefaults() {
 	setDefaultDur(&w.BackoffMax, time.Hour)
 	setDefaultDur(&w.PollInterval, 250*time.Millisecond)
 	if w.Concurrency == 0 {
-		w.Concurrency = 4
+		w.Concurrency = 16
 	}
 	setDefault(&c.Translate.V2ButtonParams, "append")
 	tp := &c.Templates

@@ -812,7 +812,7 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			Horizon:           7 * 24 * time.Hour,
 			BackoffBase:       time.Second,
 			BackoffMax:        time.Hour,
-			Concurrency:       4,
+			Concurrency:       16,
 			PollInterval:      250 * time.Millisecond,
 			SubscriptionTag:   "waproxy",
 			SubscriptionModes: []string{"MESSAGE", "FLOWS_MESSAGE", "ENQUEUED", "SENT", "DELIVERED", "READ", "FAILED", "DELETED"},
