@@ -195,7 +195,7 @@ status=0
 	-secret-header X-Waproxy-Secret -callback-secret "$callback_secret" -app-secret "$app_secret" \
 	-receiver "127.0.0.1:${recv_port}" -pid "$proxy_pid" -sync-probe "$work/store" \
 	-senders "${RELAY_SENDERS:-32}" -warmup "${RELAY_WARMUP:-2000}" "${load[@]}" "${relay_pprof[@]}" \
-	-set "webhooks_concurrency=${RELAY_CONCURRENCY:-4 (default)}" -set fsync=true \
+	-set "webhooks_concurrency=${RELAY_CONCURRENCY:-16 (default)}" -set fsync=true \
 	-set "store_fs=${store_fs}" -set log_level=warn -set "build=${build}" \
 	-o "$out" || status=$?
 
