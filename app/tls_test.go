@@ -1,62 +1,20 @@
 package app
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"waproxy/config"
+	"waproxy/internal/testpki"
 )
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
-// into dir and returns the file names and the certificate.
-func selfSigned(t *testing.T, dir, prefix string) (certFile, keyFile string, cert *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "waproxy app test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ = x509.ParseCertificate(der)
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, prefix+".crt"), filepath.Join(dir, prefix+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
-}
 
 func tlsConfig(listen, cert, key string) *config.Config {
 	return &config.Config{Listen: "127.0.0.1:0", TLS: config.TLSConfig{Listen: listen, CertFile: cert, KeyFile: key}}
@@ -66,7 +24,8 @@ func tlsConfig(listen, cert, key string) *config.Config {
 // negotiate: h2 and http/1.1 by ALPN, nothing below TLS 1.2.
 func TestTLSListener(t *testing.T) {
 	t.Parallel()
-	certFile, keyFile, cert := selfSigned(t, t.TempDir(), "srv")
+	pki := testpki.New(t)
+	certFile, keyFile := pki.CertFile, pki.KeyFile
 	ln, err := TLSListener(tlsConfig("127.0.0.1:0", certFile, keyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +40,7 @@ func TestTLSListener(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	url := "https://" + ln.Addr().String() + "/"
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
+	pool := pki.Pool
 
 	get := func(tr *http.Transport) (string, error) {
 		t.Helper()
@@ -135,9 +93,7 @@ func TestTLSListener(t *testing.T) {
 // certificate is an error naming both keys, and nothing listens.
 func TestTLSListenerBadKeyPair(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	certA, _, _ := selfSigned(t, dir, "a")
-	_, keyB, _ := selfSigned(t, dir, "b")
+	certA, keyB := testpki.New(t).CertFile, testpki.New(t).KeyFile
 	// A fixed free port, to see that nothing was left listening on it.
 	probe, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -164,7 +120,8 @@ func TestTLSListenerBadKeyPair(t *testing.T) {
 func TestTLSListenerErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cert, key, _ := selfSigned(t, dir, "a")
+	pki := testpki.New(t)
+	cert, key := pki.CertFile, pki.KeyFile
 	if _, err := TLSListener(tlsConfig("", cert, key)); err == nil || !strings.Contains(err.Error(), "tls.listen") {
 		t.Errorf("without tls.listen: err = %v", err)
 	}

@@ -1,54 +1,13 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-)
 
-// writeKeyPair writes a self-signed certificate for 127.0.0.1 and its
-// ECDSA key as PEM files named prefix.crt and prefix.key in dir.
-func writeKeyPair(t *testing.T, dir, prefix string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "waproxy config test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, prefix+".crt"), filepath.Join(dir, prefix+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
+	"waproxy/internal/testpki"
+)
 
 // tlsYAML renders a tls block (keys left out when empty) before minimal.
 func tlsYAML(listen, cert, key string) string {
@@ -65,7 +24,8 @@ func tlsYAML(listen, cert, key string) string {
 func TestParseTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cert, key := writeKeyPair(t, dir, "a")
+	pki := testpki.New(t)
+	cert, key := pki.CertFile, pki.KeyFile
 	missing := filepath.Join(dir, "missing.pem")
 	ok := []struct {
 		name string
@@ -125,8 +85,9 @@ func TestParseTLS(t *testing.T) {
 func TestLoadTLSKeyPair(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	certA, keyA := writeKeyPair(t, dir, "a")
-	_, keyB := writeKeyPair(t, dir, "b")
+	a := testpki.New(t)
+	certA, keyA := a.CertFile, a.KeyFile
+	keyB := testpki.New(t).KeyFile
 	garbage := filepath.Join(dir, "garbage.pem")
 	if err := os.WriteFile(garbage, []byte("not PEM\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -157,7 +118,7 @@ func TestLoadTLSKeyPair(t *testing.T) {
 					t.Fatalf("Load: %v", err)
 				}
 				c, err := cfg.TLS.Certificate()
-				if err != nil || c.Leaf == nil || c.Leaf.Subject.CommonName != "waproxy config test" {
+				if err != nil || c.Leaf == nil || c.Leaf.Subject.CommonName != "localhost" {
 					t.Fatalf("Certificate() = %+v, %v", c.Leaf, err)
 				}
 				return
