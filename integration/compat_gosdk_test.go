@@ -35,20 +35,6 @@ import (
 	"github.com/tidwall/sjson"
 )
 
-// gosdkCapabilities are the contract's capability ids, in its order.
-var gosdkCapabilities = []string{
-	"text", "media_id", "media_link", "location", "contacts", "reaction", "reply_context",
-	"interactive_button", "interactive_list", "interactive_cta_url", "interactive_flow", "interactive_product",
-	"interactive_product_list", "interactive_catalog", "interactive_location_request", "interactive_address",
-	"template_params", "template_media_header", "template_quick_reply", "template_copy_code", "template_lto",
-	"template_carousel", "template_mpm",
-	"mark_read", "typing",
-	"media_upload", "media_lookup", "media_download", "media_delete",
-	"flows_lifecycle",
-	"error_surface",
-	"webhook_verify", "webhook_signature", "webhook_message", "webhook_status",
-}
-
 // gosdkMetaStatusWebhook is a status notification in Meta's documented
 // format (Cloud API webhooks reference, "statuses"): timestamp and
 // expiration_timestamp are strings of Unix seconds.
@@ -109,8 +95,8 @@ func gosdkCompat(t *testing.T, env compatEnv, verify func() bool, inbound func(m
 	hook, err := startGosdkHook(t, env)
 	if err != nil {
 		t.Errorf("gosdk: webhook listener: %v", err)
-		for _, c := range gosdkCapabilities {
-			r.set(c, "fail", "the SDK's webhook listener could not start")
+		for _, c := range capabilities {
+			r.set(c.ID, "fail", "the SDK's webhook listener could not start")
 		}
 		return r.ordered()
 	}
@@ -183,11 +169,11 @@ func (r *gosdkRun) failErr(c, what string, e error) { r.fail(c, what+": "+gosdkD
 // ordered returns every capability in the contract's order; one the
 // scenario never reached fails.
 func (r *gosdkRun) ordered() []capResult {
-	out := make([]capResult, 0, len(gosdkCapabilities))
-	for _, c := range gosdkCapabilities {
-		res, ok := r.results[c]
+	out := make([]capResult, 0, len(capabilities))
+	for _, c := range capabilities {
+		res, ok := r.results[c.ID]
 		if !ok {
-			res = capResult{Capability: c, Result: "fail", Detail: "the scenario did not reach this capability"}
+			res = capResult{Capability: c.ID, Result: "fail", Detail: "the scenario did not reach this capability"}
 		}
 		out = append(out, res)
 	}

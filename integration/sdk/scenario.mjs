@@ -80,6 +80,25 @@ export async function expectGraphError(fn, status, code, subcode) {
   throw new CheckError("the call succeeded", res);
 }
 
+// readBody reads a request body (at most 16 MiB).
+export function readBody(req, max = 16 << 20) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size > max) {
+        reject(new Error("body too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
 // finish sets the exit code: 1 when any scenario failed.
 export function finish() {
   process.exitCode = failed ? 1 : 0;

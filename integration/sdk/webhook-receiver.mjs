@@ -47,6 +47,7 @@
 // SIGTERM/SIGINT close the server and exit 0.
 
 import { createServer } from "node:http";
+import { readBody } from "./scenario.mjs";
 import { normalizeWebhook, verifySignature } from "@kapso/whatsapp-cloud-api/server";
 import { WhatsAppAPI } from "whatsapp-api-js";
 import {
@@ -69,7 +70,6 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const MAX_BODY = 16 << 20;
 
 // @great-detail/whatsapp is optional: its checks report null without it.
 let greatClient = null;
@@ -118,23 +118,6 @@ function header(req, name) {
   return Array.isArray(v) ? v.join(", ") : String(v);
 }
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on("data", (c) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 function reply(res, code, body = "", type) {
   try {

@@ -116,12 +116,7 @@ async function json(responsePromise) {
 // send sends Meta's message object of type and checks the parsed answer.
 async function send(type, object, extra = {}) {
   const res = await json(client.message.createMessage({ phoneNumberID, to, type, [type]: object, ...extra }));
-  const id = res?.messages?.[0]?.id;
-  check(typeof id === "string" && id !== "", "the SDK's answer has no message id", res);
-  check(res.messaging_product === "whatsapp", "the SDK's answer has no messaging_product", res);
-  check(res.contacts?.[0]?.wa_id === to, "the SDK's answer has the wrong contacts wa_id", res);
-  sc.sent(id);
-  return id;
+  return sc.answered(res, to);
 }
 
 let textId = null;

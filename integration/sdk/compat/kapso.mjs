@@ -82,12 +82,7 @@ const client = new WhatsAppClient({ baseUrl: env.baseUrl, accessToken: env.acces
 
 // sent checks the SDK's parsed answer of a send and records its id.
 function sent(res) {
-  const id = res?.messages?.[0]?.id;
-  check(typeof id === "string" && id !== "", "the SDK's answer has no message id", res);
-  check(res.messagingProduct === "whatsapp", "the SDK's answer has no messaging_product", res);
-  check(res.contacts?.[0]?.waId === to, "the SDK's answer has the wrong contacts wa_id", res);
-  sc.sent(id);
-  return id;
+  return sc.answered(res, to, { messagingProduct: "messagingProduct", waId: "waId" }); // Kapso camel-cases keys
 }
 
 // expectUnknownObject: fn must fail with the SDK's GraphApiError 100/33.

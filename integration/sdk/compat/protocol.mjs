@@ -22,9 +22,9 @@
 import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { CheckError, check, describeError, requireEnv } from "../scenario.mjs";
+import { CheckError, check, describeError, readBody, requireEnv } from "../scenario.mjs";
 
-export { CheckError, check, describeError };
+export { CheckError, check, describeError, readBody };
 
 // Every script reports every one of these, exactly once, in this order.
 export const CAPABILITIES = Object.freeze([
@@ -279,6 +279,18 @@ export class Scenario {
     if (typeof id === "string" && id !== "" && !this.messageIds.includes(id)) this.messageIds.push(id);
   }
 
+  // answered checks an SDK's parsed answer to a send to the recipient to
+  // (Meta's shape; keys names the SDK's spelling of messaging_product and
+  // wa_id), records its message id with sent and returns it.
+  answered(res, to, keys = { messagingProduct: "messaging_product", waId: "wa_id" }) {
+    const id = res?.messages?.[0]?.id;
+    check(typeof id === "string" && id !== "", "the SDK's answer has no message id", res);
+    check(res[keys.messagingProduct] === "whatsapp", "the SDK's answer has no messaging_product", res);
+    check(res.contacts?.[0]?.[keys.waId] === to, "the SDK's answer has the wrong contacts wa_id", res);
+    this.sent(id);
+    return id;
+  }
+
   // sendsDone is step 4: the ids, then the orchestrator's "inbound" line.
   // It returns {id, text} (text "" when the line has none) or null.
   async sendsDone(timeoutMs = 30_000) {
@@ -342,24 +354,6 @@ export class WebhookLog {
   }
 }
 
-// readBody reads a request body (at most 16 MiB).
-export function readBody(req, max = 16 << 20) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on("data", (c) => {
-      size += c.length;
-      if (size > max) {
-        reject(new Error("body too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 // headersOf flattens node's request headers to strings.
 export function headersOf(req) {

@@ -78,12 +78,7 @@ client.restClient.fetch.defaults.baseURL = env.baseUrl + "/v17.0";
 
 // sent checks the SDK's answer of a send and records its id.
 function sent(res) {
-  const id = res?.messages?.[0]?.id;
-  check(typeof id === "string" && id !== "", "the SDK's answer has no message id", res);
-  check(res.messaging_product === "whatsapp", "the SDK's answer has no messaging_product", res);
-  check(res.contacts?.[0]?.wa_id === to, "the SDK's answer has the wrong contacts wa_id", res);
-  sc.sent(id);
-  return id;
+  return sc.answered(res, to);
 }
 // graphError is Graph's error object when the SDK rejected with one (its
 // error handler's way), else null (axios's own error).

@@ -93,12 +93,7 @@ const { phoneNumberId, to } = env;
 async function send(message, context) {
   const res = await api.sendMessage(phoneNumberId, { phone: to }, message, context);
   checkNoGraphError(res);
-  const id = res?.messages?.[0]?.id;
-  check(typeof id === "string" && id !== "", "the SDK's answer has no message id", res);
-  check(res.messaging_product === "whatsapp", "the SDK's answer has no messaging_product", res);
-  check(res.contacts?.[0]?.wa_id === to, "the SDK's answer has the wrong contacts wa_id", res);
-  sc.sent(id);
-  return id;
+  return sc.answered(res, to);
 }
 
 let textId = null;
