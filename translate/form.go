@@ -21,12 +21,17 @@ func appendQueryEscape(dst []byte, s string) []byte {
 	return dst
 }
 
-// appendFormField appends "&name=value" (without the "&" for the first field).
-func appendFormField(dst []byte, name, value string) []byte {
-	if len(dst) > 0 {
+// appendFormName appends "name=" to a form that starts at dst[start], with
+// "&" before it unless it is the form's first field.
+func appendFormName(dst []byte, start int, name string) []byte {
+	if len(dst) > start {
 		dst = append(dst, '&')
 	}
 	dst = appendQueryEscape(dst, name)
-	dst = append(dst, '=')
-	return appendQueryEscape(dst, value)
+	return append(dst, '=')
+}
+
+// appendFormField appends "name=value" (see appendFormName).
+func appendFormField(dst []byte, start int, name, value string) []byte {
+	return appendQueryEscape(appendFormName(dst, start, name), value)
 }

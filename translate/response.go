@@ -39,12 +39,4 @@ func SendResponse(dst []byte, upstream []byte, to string) ([]byte, *Error) {
 // Success is Meta's answer to status updates and other boolean operations.
 const Success = `{"success":true}`
 
-func digits(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b = append(b, s[i])
-		}
-	}
-	return string(b)
-}
+func digits(s string) string { return string(appendDigits(make([]byte, 0, len(s)), s)) }

@@ -116,7 +116,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 			typeSeen = true
 		case "template":
 			if opt.NormalizeTemplateButtons && v.IsObject() {
-				form = appendFormField(form, name, normalizeTemplate(v.Raw))
+				form = appendFormField(form, 0, name, normalizeTemplate(v.Raw))
 				continue
 			}
 		}
@@ -124,10 +124,10 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		if v.Type == gjson.String {
 			value = v.Str
 		}
-		form = appendFormField(form, name, value)
+		form = appendFormField(form, 0, name, value)
 	}
 	if !typeSeen && s.Status == "" {
-		form = appendFormField(form, "type", s.Type)
+		form = appendFormField(form, 0, "type", s.Type)
 	}
 	s.Form = form
 	return s, nil

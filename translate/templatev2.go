@@ -341,43 +341,28 @@ func TemplateV2Form(dst, body []byte, tpl V2Template, opt V2Options) (form []byt
 
 	start := len(dst)
 	form = dst
-	form = appendV2Field(form, start, "channel", "whatsapp")
-	form = appendV2Field(form, start, "source", opt.Source)
-	form = appendV2Field(form, start, "src.name", opt.AppName)
-	form = appendDigits(appendV2Name(form, start, "destination"), to)
-	form = appendV2Field(form, start, "sandbox", strconv.FormatBool(opt.Sandbox))
-	form = appendV2Name(form, start, "template")
+	form = appendFormField(form, start, "channel", "whatsapp")
+	form = appendFormField(form, start, "source", opt.Source)
+	form = appendFormField(form, start, "src.name", opt.AppName)
+	form = appendDigits(appendFormName(form, start, "destination"), to)
+	form = appendFormField(form, start, "sandbox", strconv.FormatBool(opt.Sandbox))
+	form = appendFormName(form, start, "template")
 	js := len(form)
 	form = s.appendTemplate(form, &tpl)
 	form = escapeFormTail(form, js)
 	if s.media.Exists() || s.cards.Exists() {
-		form = appendV2Name(form, start, "message")
+		form = appendFormName(form, start, "message")
 		js = len(form)
 		form = s.appendMessage(form)
 		form = escapeFormTail(form, js)
 	}
 	if s.quickReplies > 0 {
-		form = appendV2Name(form, start, "postbackTexts")
+		form = appendFormName(form, start, "postbackTexts")
 		js = len(form)
 		form = appendPostbacks(form, s.buttons[:s.nb])
 		form = escapeFormTail(form, js)
 	}
 	return form, to, nil
-}
-
-// appendV2Name appends "name=" to a form that starts at start, with "&"
-// before it unless it is the first field.
-func appendV2Name(dst []byte, start int, name string) []byte {
-	if len(dst) > start {
-		dst = append(dst, '&')
-	}
-	dst = appendQueryEscape(dst, name)
-	return append(dst, '=')
-}
-
-// appendV2Field appends "name=value" (see appendV2Name).
-func appendV2Field(dst []byte, start int, name, value string) []byte {
-	return appendQueryEscape(appendV2Name(dst, start, name), value)
 }
 
 // escapeFormTail escapes b[start:] in place for a urlencoded body, byte for
