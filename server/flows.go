@@ -118,16 +118,13 @@ func (s *Server) isFlow(c *gin.Context, id string) bool {
 
 // createFlow serves POST /{version}/{waba-id}/flows.
 func (s *Server) createFlow(c *gin.Context) {
-	params, formToken, perr, ok := s.readParams(c)
+	var tenant *auth.Tenant
+	var phone *auth.Phone
+	params, ok := s.readParams(c, func(formToken string) (ok bool) {
+		tenant, phone, ok = s.wabaRequest(c, formToken)
+		return ok
+	})
 	if !ok {
-		return
-	}
-	tenant, phone, ok := s.wabaRequest(c, formToken)
-	if !ok {
-		return
-	}
-	if perr != nil {
-		s.fail(c, perr)
 		return
 	}
 	fc, e := translate.FlowCreateRequest(params)
@@ -268,16 +265,13 @@ func (s *Server) getFlow(c *gin.Context) {
 // updateFlow serves POST /{version}/{flow-id} (name, categories,
 // endpoint_uri).
 func (s *Server) updateFlow(c *gin.Context) {
-	params, formToken, perr, ok := s.readParams(c)
+	var phone *auth.Phone
+	var id string
+	params, ok := s.readParams(c, func(formToken string) (ok bool) {
+		_, phone, id, ok = s.flowRequest(c, formToken)
+		return ok
+	})
 	if !ok {
-		return
-	}
-	_, phone, id, ok := s.flowRequest(c, formToken)
-	if !ok {
-		return
-	}
-	if perr != nil {
-		s.fail(c, perr)
 		return
 	}
 	body, e := translate.FlowUpdateRequest(params)

@@ -216,33 +216,34 @@ func (s *Server) timed(c *gin.Context, endpoint, token string, call func(ctx con
 // parse reads the body (capped), finds the caller's token, tenant and the
 // phone number, and turns the parameters into a JSON object.
 func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
-	body, formToken, perr, ok := s.readParams(c)
+	req := &request{}
+	body, ok := s.readParams(c, func(formToken string) bool {
+		tenant, ok := s.authenticateWith(c, formToken)
+		if !ok {
+			return false
+		}
+		logOf(c).phoneID = objectID
+		phone, ok := tenant.Phone(objectID)
+		if !ok {
+			s.fail(c, translate.UnknownObject(strings.ToLower(c.Request.Method), objectID))
+			return false
+		}
+		req.tenant, req.phone = tenant, phone
+		return true
+	})
 	if !ok {
 		return nil, false
 	}
-	tenant, ok := s.authenticateWith(c, formToken)
-	if !ok {
-		return nil, false
-	}
-	l := logOf(c)
-	l.phoneID = objectID
-	phone, ok := tenant.Phone(objectID)
-	if !ok {
-		s.fail(c, translate.UnknownObject(strings.ToLower(c.Request.Method), objectID))
-		return nil, false
-	}
-	if perr != nil {
-		s.fail(c, perr)
-		return nil, false
-	}
-	return &request{tenant: tenant, phone: phone, body: body}, true
+	req.body = body
+	return req, true
 }
 
-// readParams reads the body (capped at MaxBodyBytes) and turns it into one
-// JSON object of parameters. A parse error is returned, not written, so
-// that authentication errors come first (as on Graph); ok is false when
-// the answer was already written.
-func (s *Server) readParams(c *gin.Context) (params []byte, formToken string, perr *translate.Error, ok bool) {
+// readParams reads the body (capped at MaxBodyBytes), turns it into one
+// JSON object of parameters, and runs authorize with the form's
+// access_token (authorize writes its own errors). A parameter error is
+// written only after authorize passed: authentication and unknown objects
+// come first, as on Graph. ok is false when the answer was written.
+func (s *Server) readParams(c *gin.Context, authorize func(formToken string) bool) (params []byte, ok bool) {
 	r := c.Request
 	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
@@ -253,10 +254,17 @@ func (s *Server) readParams(c *gin.Context) (params []byte, formToken string, pe
 			logOf(c).err = "reading body failed"
 			s.fail(c, translate.InvalidParameter("The request body could not be read."))
 		}
-		return nil, "", nil, false
+		return nil, false
 	}
-	params, formToken, perr = paramsJSON(r.Header.Get("Content-Type"), raw)
-	return params, formToken, perr, true
+	params, formToken, perr := paramsJSON(r.Header.Get("Content-Type"), raw)
+	if !authorize(formToken) {
+		return nil, false
+	}
+	if perr != nil {
+		s.fail(c, perr)
+		return nil, false
+	}
+	return params, true
 }
 
 // readBody reads a request body. With a Content-Length (within max) the
