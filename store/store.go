@@ -51,6 +51,9 @@ type Queue interface {
 	// was enqueued within the dedup window is not stored; dup[i] reports
 	// that for events[i]. IDs are assigned into events[i].ID.
 	Enqueue(ctx context.Context, events []Event) (dup []bool, err error)
+	// EnqueueWithIDs is Enqueue and PutIDs(pairs) in one durable write:
+	// the id pairs a callback teaches are stored with its events.
+	EnqueueWithIDs(ctx context.Context, events []Event, pairs []IDPair) (dup []bool, err error)
 	// Lease returns up to max of tenant's events due at now (NextAt <=
 	// now), earliest NextAt first, and hides them from later Leases until
 	// Ack, Retry or DeadLetter (or until the process restarts: leases are

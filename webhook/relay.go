@@ -313,22 +313,9 @@ func (r *Relay) store(ctx context.Context, tenant string, evs []translate.Webhoo
 			pairs = append(pairs, store.IDPair{GsID: e.GsID, WAMID: e.WAMID})
 		}
 	}
-	// The id map is durable no later than the events: a client that sees
-	// the status may reply to it at once. A store that can write both in
-	// one transaction (one fsync) does; otherwise the pairs go first, and
-	// losing them only costs a translation, so that error is logged.
-	var dup []bool
-	var err error
-	if both, ok := r.q.(idEnqueuer); ok && len(pairs) > 0 {
-		dup, err = both.EnqueueWithIDs(ctx, items, pairs)
-	} else {
-		if len(pairs) > 0 {
-			if err := r.q.PutIDs(ctx, pairs); err != nil {
-				r.log.Warn("id map update failed", zap.Error(err))
-			}
-		}
-		dup, err = r.q.Enqueue(ctx, items)
-	}
+	// The id map is durable with the events (one write): a client that
+	// sees the status may reply to it at once.
+	dup, err := r.q.EnqueueWithIDs(ctx, items, pairs)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -339,11 +326,6 @@ func (r *Relay) store(ctx context.Context, tenant string, evs []translate.Webhoo
 		}
 	}
 	return n, nil
-}
-
-// idEnqueuer is a queue that stores events and id pairs in one write.
-type idEnqueuer interface {
-	EnqueueWithIDs(ctx context.Context, events []store.Event, pairs []store.IDPair) ([]bool, error)
 }
 
 func (r *Relay) allowed(remote string) bool {

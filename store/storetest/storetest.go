@@ -676,6 +676,19 @@ func (s suite) ids(t *testing.T) {
 			t.Fatalf("PutIDs(nil): %v", err)
 		}
 	})
+	t.Run("EnqueueWithIDs stores events and pairs together", func(t *testing.T) {
+		q, _ := s.fresh(t)
+		events := []store.Event{ev("a", "k1")}
+		dup, err := q.EnqueueWithIDs(t.Context(), events, []store.IDPair{{GsID: "gs1", WAMID: "wamid.1"}})
+		if err != nil || len(dup) != 1 || dup[0] || events[0].ID == 0 {
+			t.Fatalf("EnqueueWithIDs = %v, %v (event %+v)", dup, err, events[0])
+		}
+		wantWAMID(t, q, "gs1", "wamid.1")
+		pending(t, q, map[string]int{"a": 1})
+		if dup, err := q.EnqueueWithIDs(t.Context(), []store.Event{ev("a", "k1")}, nil); err != nil || !dup[0] {
+			t.Errorf("the same key again: %v, %v, want a duplicate", dup, err)
+		}
+	})
 	t.Run("later pair for the same gs id wins", func(t *testing.T) {
 		q, _ := s.fresh(t)
 		putID(t, q, "gs", "old")
