@@ -11,11 +11,6 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// corpusPath is Meta's Postman collection for the WhatsApp Cloud API. It is
-// Meta's material and lives beside the repository (shared/corpus), never in
-// it; CI clones the repository with shared/ next to it.
-const corpusPath = "../../shared/corpus/meta-cloud-api.postman_collection.json"
-
 // minCorpusSends guards against a corpus walk that silently finds nothing:
 // the collection holds several dozen /messages samples.
 const minCorpusSends = 40
@@ -41,13 +36,6 @@ var (
 	corpusSlugUnsafe  = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
-// corpusRequest is one /messages request of the collection with a raw body.
-type corpusRequest struct {
-	folder []string // enclosing folder names, outermost first
-	name   string
-	body   string // raw body as written in the collection
-}
-
 // substituteCorpusVars replaces every {{Variable}} with its fixed value.
 func substituteCorpusVars(s string) string {
 	return corpusPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -68,85 +56,12 @@ func corpusSlug(parts ...string) string {
 	return strings.Trim(s, "-")
 }
 
-// corpusURL is the request URL of a Postman v2.1 request: a string, or an
-// object with "raw" or with "host" and "path" parts.
-func corpusURL(req gjson.Result) string {
-	if req.Type == gjson.String {
-		return req.Str
-	}
-	u := req.Get("url")
-	if u.Type == gjson.String {
-		return u.Str
-	}
-	if raw := u.Get("raw"); raw.Type == gjson.String {
-		return raw.Str
-	}
-	var parts []string
-	u.Get("path").ForEach(func(_, p gjson.Result) bool {
-		if p.Type == gjson.String {
-			parts = append(parts, p.Str)
-		} else {
-			parts = append(parts, p.Get("value").String())
-		}
-		return true
-	})
-	return "/" + strings.Join(parts, "/")
-}
-
 // isMessagesURL reports whether the URL's path ends in /messages.
 func isMessagesURL(u string) bool {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i]
 	}
 	return strings.HasSuffix(strings.TrimRight(u, "/"), "/messages")
-}
-
-// readCorpus reads Meta's Postman collection and returns the requests for
-// which keep returns a body (the raw body as written), in collection order.
-func readCorpus(t *testing.T, keep func(req gjson.Result) (body string, ok bool)) []corpusRequest {
-	t.Helper()
-	data, err := os.ReadFile(corpusPath)
-	if err != nil {
-		abs, _ := filepath.Abs(corpusPath)
-		t.Fatalf("Meta's Postman collection is required for this test and was not found at %s "+
-			"(clone the repository with shared/ beside it): %v", abs, err)
-	}
-	if !gjson.ValidBytes(data) {
-		t.Fatalf("%s is not valid JSON", corpusPath)
-	}
-	var reqs []corpusRequest
-	walkCorpus(gjson.GetBytes(data, "item"), nil, keep, &reqs)
-	return reqs
-}
-
-// walkCorpus collects the requests below items that keep accepts.
-func walkCorpus(items gjson.Result, folder []string, keep func(gjson.Result) (string, bool), out *[]corpusRequest) {
-	items.ForEach(func(_, it gjson.Result) bool {
-		name := it.Get("name").String()
-		if sub := it.Get("item"); sub.IsArray() {
-			walkCorpus(sub, append(folder[:len(folder):len(folder)], name), keep, out)
-			return true
-		}
-		if body, ok := keep(it.Get("request")); ok {
-			*out = append(*out, corpusRequest{folder: folder, name: name, body: body})
-		}
-		return true
-	})
-}
-
-// messagesRequest keeps the /messages requests with a raw JSON body.
-func messagesRequest(req gjson.Result) (string, bool) {
-	if !isMessagesURL(corpusURL(req)) {
-		return "", false
-	}
-	body := req.Get("body")
-	if body.Get("mode").String() != "raw" || strings.TrimSpace(body.Get("raw").String()) == "" {
-		return "", false
-	}
-	if lang := body.Get("options.raw.language"); lang.Exists() && !strings.EqualFold(lang.String(), "json") {
-		return "", false
-	}
-	return body.Get("raw").String(), true
 }
 
 // runCorpus runs check as a subtest named by its slug for every request
@@ -157,9 +72,9 @@ func runCorpus(t *testing.T, reqs []corpusRequest, check func(t *testing.T, slug
 	slugs := corpusSlugs(reqs)
 	ran := make(map[string]bool, len(reqs))
 	for i, r := range reqs {
-		body := []byte(substituteCorpusVars(r.body))
+		body := []byte(substituteCorpusVars(r.Body))
 		if !gjson.ValidBytes(body) {
-			t.Logf("skipping %q (%s): body is not valid JSON after substitution", r.name, strings.Join(r.folder, "/"))
+			t.Logf("skipping %q (%s): body is not valid JSON after substitution", r.Name, strings.Join(r.Folder, "/"))
 			continue
 		}
 		slug := slugs[i]
@@ -197,14 +112,14 @@ func checkStaleGoldens(t *testing.T, dir string, ran map[string]bool, what strin
 func corpusSlugs(reqs []corpusRequest) []string {
 	count := make(map[string]int, len(reqs))
 	for _, r := range reqs {
-		count[corpusSlug(r.name)]++
+		count[corpusSlug(r.Name)]++
 	}
 	slugs := make([]string, len(reqs))
 	used := make(map[string]bool, len(reqs))
 	for i, r := range reqs {
-		s := corpusSlug(r.name)
+		s := corpusSlug(r.Name)
 		if count[s] > 1 {
-			s = corpusSlug(append(append([]string(nil), r.folder...), r.name)...)
+			s = corpusSlug(append(append([]string(nil), r.Folder...), r.Name)...)
 		}
 		if s == "" {
 			s = "request"
@@ -222,7 +137,7 @@ func corpusSlugs(reqs []corpusRequest) []string {
 // TestCorpusSendGolden translates every /messages sample of Meta's Postman
 // collection and pins the result under testdata/corpus.
 func TestCorpusSendGolden(t *testing.T) {
-	reqs := readCorpus(t, messagesRequest)
+	reqs := readCorpus(t, "messages")
 	dir := filepath.Join("testdata", "corpus")
 	translated := 0
 	ran := runCorpus(t, reqs, func(t *testing.T, slug string, body []byte) {
@@ -256,11 +171,11 @@ func TestCorpusHelpers(t *testing.T) {
 		}
 	}
 	reqs := []corpusRequest{
-		{folder: []string{"Payments API - SG"}, name: "Send Order Details Message"},
-		{folder: []string{"Messages"}, name: "Send Text Message"},
-		{folder: []string{"Payments API - IN"}, name: "Send Order Details Message"},
-		{folder: []string{"A"}, name: "x"},
-		{folder: []string{"A"}, name: "x"},
+		{Folder: []string{"Payments API - SG"}, Name: "Send Order Details Message"},
+		{Folder: []string{"Messages"}, Name: "Send Text Message"},
+		{Folder: []string{"Payments API - IN"}, Name: "Send Order Details Message"},
+		{Folder: []string{"A"}, Name: "x"},
+		{Folder: []string{"A"}, Name: "x"},
 	}
 	got := strings.Join(corpusSlugs(reqs), " ")
 	want := "payments-api-sg-send-order-details-message send-text-message payments-api-in-send-order-details-message a-x a-x-2"

@@ -455,44 +455,17 @@ func flowCorpusOp(method, rawURL string) string {
 	return ""
 }
 
-// flowCorpusResponses maps each request of the collection (its JSON text)
-// to the body of its first saved response.
-func flowCorpusResponses(t *testing.T) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(corpusPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	var walk func(items gjson.Result)
-	walk = func(items gjson.Result) {
-		items.ForEach(func(_, it gjson.Result) bool {
-			if sub := it.Get("item"); sub.IsArray() {
-				walk(sub)
-				return true
-			}
-			if r := it.Get("response.0.body"); r.Type == gjson.String {
-				out[it.Get("request").Raw] = r.Str
-			}
-			return true
-		})
-	}
-	walk(gjson.GetBytes(data, "item"))
-	return out
-}
-
-// corpusFormFields are a form-data body's text fields (files are not
-// parameters): the enabled ones, what a client sends, or with disabled also
-// the ones the collection leaves switched off.
-func corpusFormFields(req gjson.Result, disabled bool) []Field {
+// corpusFormFields are a form-data body's text fields: the enabled ones,
+// what a client sends, or with disabled also the ones the collection leaves
+// switched off.
+func corpusFormFields(r corpusRequest, disabled bool) []Field {
 	var fields []Field
-	req.Get("body.formdata").ForEach(func(_, f gjson.Result) bool {
-		if (f.Get("disabled").Bool() && !disabled) || f.Get("type").Str == "file" {
-			return true
+	for _, f := range r.Form {
+		if f.Disabled && !disabled {
+			continue
 		}
-		fields = append(fields, Field{Name: f.Get("key").Str, Value: substituteCorpusVars(f.Get("value").Str)})
-		return true
-	})
+		fields = append(fields, Field{Name: f.Key, Value: substituteCorpusVars(f.Value)})
+	}
 	return fields
 }
 
@@ -516,13 +489,7 @@ func stringParams(fields []Field) []byte {
 // answers read as if Gupshup had sent them (Gupshup passes Meta's shapes
 // on), pinned under testdata/flows/corpus.
 func TestFlowCorpusGolden(t *testing.T) {
-	responses := flowCorpusResponses(t)
-	reqs := readCorpus(t, func(req gjson.Result) (string, bool) {
-		if flowCorpusOp(req.Get("method").Str, corpusURL(req)) == "" {
-			return "", false
-		}
-		return req.Raw, true
-	})
+	reqs := readCorpus(t, "flows")
 	dir := filepath.Join("testdata", "flows", "corpus")
 	slugs := corpusSlugs(reqs)
 	ran := map[string]bool{}
@@ -531,15 +498,14 @@ func TestFlowCorpusGolden(t *testing.T) {
 		slug := slugs[i]
 		ran[slug] = true
 		t.Run(slug, func(t *testing.T) {
-			req := gjson.Parse(r.body)
-			method := req.Get("method").Str
-			rawURL := substituteCorpusVars(corpusURL(req))
-			op := flowCorpusOp(method, corpusURL(req))
+			method := r.Method
+			rawURL := substituteCorpusVars(r.URL)
+			op := flowCorpusOp(method, r.URL)
 			ops[op]++
-			answer := substituteCorpusVars(responses[r.body])
+			answer := substituteCorpusVars(r.Response)
 			var b strings.Builder
-			fmt.Fprintf(&b, "%s %s (%s: %s)\n", method, rawURL, strings.Join(r.folder, "/"), r.name)
-			fields := corpusFormFields(req, false)
+			fmt.Fprintf(&b, "%s %s (%s: %s)\n", method, rawURL, strings.Join(r.Folder, "/"), r.Name)
+			fields := corpusFormFields(r, false)
 			if len(fields) > 0 {
 				variants := []struct {
 					what   string
@@ -548,7 +514,7 @@ func TestFlowCorpusGolden(t *testing.T) {
 					{"params as the server builds them", FieldsToJSON(fields)},
 					{"params with every value a string", stringParams(fields)},
 				}
-				if all := corpusFormFields(req, true); len(all) > len(fields) {
+				if all := corpusFormFields(r, true); len(all) > len(fields) {
 					variants = append(variants, struct {
 						what   string
 						params []byte

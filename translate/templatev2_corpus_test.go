@@ -76,8 +76,8 @@ func plausibleV2Template(slug string, body []byte) V2Template {
 // form (or the error) under testdata/templatev2/corpus.
 func TestTemplateV2CorpusGolden(t *testing.T) {
 	var reqs []corpusRequest
-	for _, r := range readCorpus(t, messagesRequest) {
-		if gjson.Get(substituteCorpusVars(r.body), "type").String() == "template" {
+	for _, r := range readCorpus(t, "messages") {
+		if gjson.Get(substituteCorpusVars(r.Body), "type").String() == "template" {
 			reqs = append(reqs, r)
 		}
 	}

@@ -30,7 +30,7 @@ func webhookSample(req gjson.Result) (string, bool) {
 // GupshupWebhook as a v3 callback — Gupshup's v3 format is Meta's — and pins
 // the result under testdata/webhook/corpus.
 func TestCorpusWebhookGolden(t *testing.T) {
-	reqs := readCorpus(t, webhookSample)
+	reqs := readCorpus(t, "webhooks")
 	dir := filepath.Join("testdata", "webhook", "corpus")
 	opts := WebhookOptions{StatusIDFromGsID: true} // configuration defaults, no phone known
 	translated := 0
