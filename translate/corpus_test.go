@@ -135,7 +135,8 @@ func corpusSlugs(reqs []corpusRequest) []string {
 }
 
 // TestCorpusSendGolden translates every /messages sample of Meta's Postman
-// collection and pins the result under testdata/corpus.
+// collection (testdata/postman/messages.json) and pins the result under
+// testdata/corpus.
 func TestCorpusSendGolden(t *testing.T) {
 	reqs := readCorpus(t, "messages")
 	dir := filepath.Join("testdata", "corpus")

@@ -484,10 +484,10 @@ func stringParams(fields []Field) []byte {
 }
 
 // TestFlowCorpusGolden runs the Flows requests of Meta's Postman collection
-// through the translations: request parameters (built as the server does,
-// and with every value a string), fields selections, and Meta's saved
-// answers read as if Gupshup had sent them (Gupshup passes Meta's shapes
-// on), pinned under testdata/flows/corpus.
+// (testdata/postman/flows.json) through the translations: request
+// parameters (built as the server does, and with every value a string),
+// fields selections, and Meta's saved answers read as if Gupshup had sent
+// them (Gupshup passes Meta's shapes on), pinned under testdata/flows/corpus.
 func TestFlowCorpusGolden(t *testing.T) {
 	reqs := readCorpus(t, "flows")
 	dir := filepath.Join("testdata", "flows", "corpus")

@@ -71,7 +71,7 @@ func plausibleV2Template(slug string, body []byte) V2Template {
 }
 
 // TestTemplateV2CorpusGolden translates every template send of Meta's
-// Postman collection for a v2 number, against the template
+// Postman collection (testdata/postman/messages.json) for a v2 number, against the template
 // plausibleV2Template builds for it, and pins the template assumed and the
 // form (or the error) under testdata/templatev2/corpus.
 func TestTemplateV2CorpusGolden(t *testing.T) {

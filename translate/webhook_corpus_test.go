@@ -26,7 +26,7 @@ func webhookSample(req gjson.Result) (string, bool) {
 }
 
 // TestCorpusWebhookGolden feeds every sample webhook of Meta's Postman
-// collection that is valid JSON (after {{var}} substitution) to
+// collection (testdata/postman/webhooks.json) that is valid JSON (after {{var}} substitution) to
 // GupshupWebhook as a v3 callback — Gupshup's v3 format is Meta's — and pins
 // the result under testdata/webhook/corpus.
 func TestCorpusWebhookGolden(t *testing.T) {
