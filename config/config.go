@@ -660,13 +660,15 @@ func (c *Config) validate() error {
 		}
 	}
 	if a := c.Metrics.Listen; a != "" {
-		if _, port, err := net.SplitHostPort(a); err != nil || !validPort(port) {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil || !validPort(port) {
 			return fmt.Errorf("metrics.listen: %q must be host:port", a)
 		}
-		if a == c.Listen || a == c.TLS.Listen {
+		// Port 0 (any free port) never collides.
+		if port != "0" && (a == c.Listen || a == c.TLS.Listen) {
 			return fmt.Errorf("metrics.listen: %q is already the API's address", a)
 		}
-		if a == c.Debug.PprofListen {
+		if port != "0" && a == c.Debug.PprofListen {
 			return fmt.Errorf("metrics.listen: %q is already debug.pprof_listen", a)
 		}
 	}

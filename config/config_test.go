@@ -857,6 +857,8 @@ func TestParseMetricsListen(t *testing.T) {
 		{"metrics:\n  listen: 127.0.0.1:9090\n" + minimal, "127.0.0.1:9090"},
 		{"metrics:\n  listen: \":9090\"\n" + minimal, ":9090"},
 		{"metrics:\n  listen: \"[::1]:0\"\n" + minimal, "[::1]:0"},
+		// Any free port for both: no collision.
+		{"listen: 127.0.0.1:0\nmetrics:\n  listen: 127.0.0.1:0\n" + minimal, "127.0.0.1:0"},
 	} {
 		if got := mustParse(t, tc.raw, noEnv).Metrics.Listen; got != tc.want {
 			t.Errorf("metrics.listen = %q, want %q", got, tc.want)
