@@ -29,8 +29,12 @@ import (
 
 // App is a wired proxy.
 type App struct {
-	// Handler serves the Graph API routes, /healthz, /readyz and /metrics.
+	// Handler serves the Graph API routes, /healthz, /readyz and, unless
+	// metrics.listen is set, /metrics.
 	Handler *server.Server
+	// Metrics are the proxy's collectors; serve Metrics.Handler() at
+	// metrics.listen when it is set.
+	Metrics *metrics.Metrics
 	// UpstreamURL is the Gupshup base URL in use (the simulator's loopback
 	// URL when gupshup.base_url is "embedded").
 	UpstreamURL string
@@ -89,15 +93,17 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 		PartnerTokenTTL: cfg.Gupshup.PartnerTokenTTL,
 	})
 	a.Upstream, a.Tokens, a.Directory = up, tokens, dir
-	m := metrics.New()
+	a.Metrics = newMetrics(cfg)
+	m := a.Metrics
 	opts := server.Options{
-		Directory:    dir,
-		Tokens:       tokens,
-		Upstream:     up,
-		Logger:       log,
-		Metrics:      m,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Translate:    translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
+		Directory:        dir,
+		Tokens:           tokens,
+		Upstream:         up,
+		Logger:           log,
+		Metrics:          m,
+		MetricsElsewhere: cfg.Metrics.Listen != "",
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		Translate:        translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
 		V2: &server.V2Options{API: up, ButtonParams: cfg.Translate.V2ButtonParams, Cache: templates.Config{
 			TTL: cfg.Templates.CacheTTL, NegativeTTL: cfg.Templates.NegativeTTL, MinRefresh: cfg.Templates.MinRefresh}},
 	}
@@ -155,6 +161,18 @@ func (a *App) Subscribe(ctx context.Context, cfg *config.Config) []webhook.Subsc
 		Modes:        cfg.Webhooks.SubscriptionModes,
 		SecretHeader: cfg.Webhooks.SecretHeader,
 	})
+}
+
+// newMetrics makes the collectors; the tenant label takes the config's
+// tenant names only.
+func newMetrics(cfg *config.Config) *metrics.Metrics {
+	m := metrics.New()
+	names := make([]string, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
+		names[i] = t.Name
+	}
+	m.SetTenants(names)
+	return m
 }
 
 func hasWebhooks(cfg *config.Config) bool {

@@ -58,6 +58,8 @@ type Config struct {
 	Media MediaConfig `yaml:"media"`
 	// Debug holds diagnostics that are off by default.
 	Debug DebugConfig `yaml:"debug"`
+	// Metrics configures where the Prometheus metrics are served.
+	Metrics MetricsConfig `yaml:"metrics"`
 	// Templates configures the template lookup of numbers that send
 	// through Gupshup's template/msg call (send_api: v2).
 	Templates TemplatesConfig `yaml:"templates"`
@@ -148,6 +150,21 @@ type DebugConfig struct {
 	// its own listener at this address, e.g. "127.0.0.1:6060", never on the
 	// API's. Default "": off. It exposes internals: bind it to loopback.
 	PprofListen string `yaml:"pprof_listen"`
+}
+
+// validPort reports whether p is a TCP port number (0: any free port).
+func validPort(p string) bool {
+	_, err := strconv.ParseUint(p, 10, 16)
+	return err == nil
+}
+
+// MetricsConfig places the Prometheus metrics.
+type MetricsConfig struct {
+	// Listen serves GET /metrics on a plain-HTTP listener of its own at
+	// this address, e.g. "127.0.0.1:9090", and no longer on the API's
+	// listeners (there /metrics gets Graph's unknown-path error). Default
+	// "": /metrics is served on the API's listeners.
+	Listen string `yaml:"listen"`
 }
 
 // TemplatesConfig tunes the cache of Gupshup template lists (Meta template
@@ -640,6 +657,19 @@ func (c *Config) validate() error {
 		}
 		if a == c.Listen || a == c.TLS.Listen {
 			return fmt.Errorf("debug.pprof_listen: %q is already the API's address", a)
+		}
+	}
+	if a := c.Metrics.Listen; a != "" {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil || !validPort(port) {
+			return fmt.Errorf("metrics.listen: %q must be host:port", a)
+		}
+		// Port 0 (any free port) never collides.
+		if port != "0" && (a == c.Listen || a == c.TLS.Listen) {
+			return fmt.Errorf("metrics.listen: %q is already the API's address", a)
+		}
+		if port != "0" && a == c.Debug.PprofListen {
+			return fmt.Errorf("metrics.listen: %q is already debug.pprof_listen", a)
 		}
 	}
 	if c.Templates.CacheTTL < 0 || c.Templates.NegativeTTL < 0 || c.Templates.MinRefresh < 0 {

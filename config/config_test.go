@@ -769,6 +769,18 @@ tenants:
 			[]string{"debug.pprof_listen", "host:port"}},
 		{"pprof on the API's address", "listen: 127.0.0.1:9000\ndebug:\n  pprof_listen: 127.0.0.1:9000\n" + minimal,
 			[]string{"debug.pprof_listen", "already the API's address"}},
+		{"metrics address without a port", "metrics:\n  listen: localhost\n" + minimal,
+			[]string{"metrics.listen", "host:port"}},
+		{"metrics address with a port out of range", "metrics:\n  listen: 127.0.0.1:65536\n" + minimal,
+			[]string{"metrics.listen", "host:port"}},
+		{"metrics address with a named port", "metrics:\n  listen: 127.0.0.1:http\n" + minimal,
+			[]string{"metrics.listen", "host:port"}},
+		{"metrics on the API's address", "listen: 127.0.0.1:9000\nmetrics:\n  listen: 127.0.0.1:9000\n" + minimal,
+			[]string{"metrics.listen", "already the API's address"}},
+		{"metrics on the default API address", "metrics:\n  listen: 127.0.0.1:8080\n" + minimal,
+			[]string{"metrics.listen", "already the API's address"}},
+		{"metrics on pprof's address", "debug:\n  pprof_listen: 127.0.0.1:6060\nmetrics:\n  listen: 127.0.0.1:6060\n" + minimal,
+			[]string{"metrics.listen", "debug.pprof_listen"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -835,6 +847,22 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 	}
 	if !cfg.Webhooks.StatusIDFromGsIDOrDefault() || !cfg.Webhooks.VerifyOnStartOrDefault() {
 		t.Error("status_id_from_gs_id and verify_on_start must default to true")
+	}
+}
+
+func TestParseMetricsListen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ raw, want string }{
+		{minimal, ""}, // default: /metrics on the API's listeners
+		{"metrics:\n  listen: 127.0.0.1:9090\n" + minimal, "127.0.0.1:9090"},
+		{"metrics:\n  listen: \":9090\"\n" + minimal, ":9090"},
+		{"metrics:\n  listen: \"[::1]:0\"\n" + minimal, "[::1]:0"},
+		// Any free port for both: no collision.
+		{"listen: 127.0.0.1:0\nmetrics:\n  listen: 127.0.0.1:0\n" + minimal, "127.0.0.1:0"},
+	} {
+		if got := mustParse(t, tc.raw, noEnv).Metrics.Listen; got != tc.want {
+			t.Errorf("metrics.listen = %q, want %q", got, tc.want)
+		}
 	}
 }
 

@@ -79,8 +79,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	a := w.call(t, "GET", "/metrics", "", "", nil)
 	m := string(a.body)
 	for _, want := range []string{
-		`waproxy_requests_total{route="/:p1/:p2/messages",status="200"} 1`,
-		`waproxy_requests_total{route="/:p1/:p2/messages",status="401"} 1`,
+		`waproxy_requests_total{route="/{version}/{phone_number_id}/messages",status="200"} 1`,
+		`waproxy_requests_total{route="/{version}/{phone_number_id}/messages",status="401"} 1`,
 		`waproxy_meta_errors_total{code="190"} 1`,
 		`waproxy_upstream_duration_seconds_count{endpoint="v3_message",outcome="200"} 1`,
 	} {

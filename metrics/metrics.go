@@ -10,12 +10,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"waproxy/internal/buildinfo"
 )
 
 // Metrics are the proxy's collectors.
 type Metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
 	upstream   *prometheus.HistogramVec
 	metaErrors *prometheus.CounterVec
 
@@ -25,6 +28,8 @@ type Metrics struct {
 	deliverDur *prometheus.HistogramVec
 	retries    *prometheus.CounterVec
 	dead       *prometheus.CounterVec
+
+	tenants tenantSet // allowed values of the tenant label
 }
 
 // QueueStats reports the webhook queue for scrapes: pending events per
@@ -32,15 +37,21 @@ type Metrics struct {
 // of dead letters.
 type QueueStats func() (pending map[string]int, oldest time.Time, dead int, err error)
 
-// New registers the collectors (plus Go and process collectors) on a fresh
-// registry.
+// New registers the collectors (plus Go and process collectors and
+// waproxy_build_info) on a fresh registry.
 func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waproxy_requests_total",
-			Help: "Requests served, by route and HTTP status.",
+			Help: "Requests served, by route template and HTTP status.",
 		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "waproxy_http_server_request_duration_seconds",
+			Help: "Duration of requests served, by route template, method and status class " +
+				"(OpenTelemetry's http.server.request.duration).",
+			Buckets: requestBuckets,
+		}, []string{"route", "method", "status_class"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "waproxy_upstream_duration_seconds",
 			Help:    "Latency of Gupshup calls, by endpoint and outcome (HTTP status, or 'error').",
@@ -77,14 +88,9 @@ func New() *Metrics {
 		Help: "Webhook events given up after the retry horizon, by tenant.",
 	}, []string{"tenant"})
 	m.reg.MustRegister(m.intake, m.dedupHits, m.deliveries, m.deliverDur, m.retries, m.dead)
-	m.reg.MustRegister(m.requests, m.upstream, m.metaErrors,
+	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.metaErrors, buildInfo(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-// Request counts one served request.
-func (m *Metrics) Request(route string, status int) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
 // Upstream observes one Gupshup call; status 0 means a transport error.
@@ -109,20 +115,25 @@ func (m *Metrics) WebhookDedup(n int) { m.dedupHits.Add(float64(n)) }
 
 // WebhookDelivery observes one delivery attempt.
 func (m *Metrics) WebhookDelivery(tenant, result string, d time.Duration) {
+	tenant = m.tenants.label(tenant)
 	m.deliveries.WithLabelValues(tenant, result).Inc()
 	m.deliverDur.WithLabelValues(tenant).Observe(d.Seconds())
 }
 
 // WebhookRetry counts one rescheduled delivery.
-func (m *Metrics) WebhookRetry(tenant string) { m.retries.WithLabelValues(tenant).Inc() }
+func (m *Metrics) WebhookRetry(tenant string) {
+	m.retries.WithLabelValues(m.tenants.label(tenant)).Inc()
+}
 
 // WebhookDeadLetter counts one event given up.
-func (m *Metrics) WebhookDeadLetter(tenant string) { m.dead.WithLabelValues(tenant).Inc() }
+func (m *Metrics) WebhookDeadLetter(tenant string) {
+	m.dead.WithLabelValues(m.tenants.label(tenant)).Inc()
+}
 
 // WatchQueue exports the queue's depth (per tenant), oldest event age and
 // dead-letter count, read from stats at every scrape.
 func (m *Metrics) WatchQueue(stats QueueStats) {
-	m.reg.MustRegister(queueCollector{stats: stats})
+	m.reg.MustRegister(queueCollector{stats: stats, tenants: &m.tenants})
 }
 
 var (
@@ -134,7 +145,10 @@ var (
 		"Webhook events currently in the dead letters.", nil, nil)
 )
 
-type queueCollector struct{ stats QueueStats }
+type queueCollector struct {
+	stats   QueueStats
+	tenants *tenantSet
+}
 
 func (queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDepthDesc
@@ -147,7 +161,12 @@ func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
+	// Events of a tenant no longer configured add up under OtherTenant.
+	depth := make(map[string]int, len(pending))
 	for tenant, n := range pending {
+		depth[q.tenants.label(tenant)] += n
+	}
+	for tenant, n := range depth {
 		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n), tenant)
 	}
 	age := 0.0

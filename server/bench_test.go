@@ -58,3 +58,23 @@ func BenchmarkHandlerText(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHandlerTextClientIDs is BenchmarkHandlerText with a client's
+// X-Request-Id and traceparent, which the log line then carries.
+func BenchmarkHandlerTextClientIDs(b *testing.B) {
+	s := benchServer(b)
+	body := []byte(`{"messaging_product":"whatsapp","recipient_type":"individual","to":"919970123444","type":"text","text":{"preview_url":false,"body":"Hello, your order 1234 has shipped."}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v23.0/100/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Request-Id", "8b149927-8f3c-40da-b62c-58eeff60903e")
+		req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != 200 || w.Header().Get("X-Request-Id") != "8b149927-8f3c-40da-b62c-58eeff60903e" {
+			b.Fatalf("HTTP %d %s", w.Code, w.Body)
+		}
+	}
+}

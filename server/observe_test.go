@@ -31,9 +31,10 @@ func TestNewIDsAreDistinctGraphStyleIDs(t *testing.T) {
 }
 
 // TestObserveHeadersAndLogLine pins what every answer carries (Graph's
-// trace and request ids, the error's fbtrace_id equal to the trace id) and
-// the one log line per request (its request_id is the trace id; 5xx at
-// error level; no message content).
+// trace and request ids, the error's fbtrace_id equal to the trace id, an
+// X-Request-Id) and the one log line per request (request_id is the
+// X-Request-Id, fbtrace_id the trace id; the route template; no message
+// content).
 func TestObserveHeadersAndLogLine(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	dir, err := auth.NewDirectory([]config.Tenant{{Name: "t", Tokens: []string{"tok"},
@@ -60,6 +61,9 @@ func TestObserveHeadersAndLogLine(t *testing.T) {
 		if w.Code != tc.status || !graphID.MatchString(trace) || !graphID.MatchString(reqID) || trace == reqID {
 			t.Fatalf("%s: HTTP %d, trace %q, request id %q", tc.name, w.Code, trace, reqID)
 		}
+		if got := w.Header().Get("X-Request-Id"); got != reqID {
+			t.Errorf("%s: X-Request-Id %q, want the X-Fb-Request-Id %q when the client sent none", tc.name, got, reqID)
+		}
 		if tc.status != 200 {
 			if got := gjson.Get(w.Body.String(), "error.fbtrace_id").Str; got != trace {
 				t.Errorf("%s: fbtrace_id %q, header %q", tc.name, got, trace)
@@ -70,7 +74,8 @@ func TestObserveHeadersAndLogLine(t *testing.T) {
 			t.Fatalf("%s: %d log lines, want one per request", tc.name, len(entries))
 		}
 		ctx := entries[i].ContextMap()
-		if ctx["request_id"] != trace || ctx["status"] != int64(tc.status) {
+		if ctx["request_id"] != reqID || ctx["fbtrace_id"] != trace || ctx["status"] != int64(tc.status) ||
+			ctx["route"] != "/{version}/{phone_number_id}/messages" {
 			t.Errorf("%s: log line %v", tc.name, ctx)
 		}
 		for k, v := range ctx {

@@ -63,6 +63,10 @@ type Options struct {
 	Upstream  Sender
 	Logger    *zap.Logger      // default: no logging
 	Metrics   *metrics.Metrics // default: a fresh registry
+	// MetricsElsewhere leaves /metrics off the API routes (it answers
+	// Graph's unknown-path error) because the registry is served on a
+	// listener of its own (config metrics.listen).
+	MetricsElsewhere bool
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
 	// Translate options for sends.
@@ -96,6 +100,8 @@ type Server struct {
 	engine    *gin.Engine
 	ready     atomic.Bool
 	bufs      sync.Pool
+	routes    map[string]*route // gin's registered path → route; read-only after New
+	unmatched *route
 }
 
 var versionRe = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
@@ -125,7 +131,12 @@ func New(opt Options) *Server {
 	e.Use(s.observe, s.recover)
 	e.GET("/healthz", func(c *gin.Context) { c.Data(200, jsonType, []byte(`{"status":"ok"}`)) })
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(opt.Metrics.Handler()))
+	if opt.MetricsElsewhere {
+		// Registered so that it is not taken for a Graph object id.
+		e.GET("/metrics", func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
+	} else {
+		e.GET("/metrics", gin.WrapH(opt.Metrics.Handler()))
+	}
 
 	// Graph paths come with a version (/v23.0/{id}/messages) or without
 	// (/{id}/messages); both are served.
@@ -180,6 +191,7 @@ func New(opt Options) *Server {
 	}
 	e.NoRoute(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
 	e.NoMethod(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
+	s.mapRoutes()
 	return s
 }
 
@@ -211,7 +223,7 @@ const (
 // reqLog collects what the request's single log line reports. Only ids,
 // types and codes: never tokens, secrets or message content.
 type reqLog struct {
-	trace          string // fbtrace_id, x-fb-trace-id and the log's request_id
+	trace          string // fbtrace_id and X-Fb-Trace-Id
 	tenant         string
 	phoneID        string
 	to             string // masked
@@ -250,43 +262,55 @@ func newIDs() (string, string) {
 	return both[:23], both[23:]
 }
 
-// observe sets the trace headers, then writes the log line and metrics
-// once the request is done.
+// observe sets the id headers, then writes the log line and metrics once
+// the request is done. The request id is the client's X-Request-Id when
+// usable (see requestID), else the X-Fb-Request-Id made here; Graph's
+// trace id (X-Fb-Trace-Id, an error's fbtrace_id) is always made here.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
-	trace, reqID := newIDs()
+	trace, fbReqID := newIDs()
+	reqID, ok := requestID(c.Request.Header["X-Request-Id"])
+	if !ok {
+		reqID = fbReqID
+	}
+	tp, hasTP := parseTraceParent(c.Request.Header["Traceparent"])
 	h := c.Writer.Header()
-	// Canonical keys set directly: no canonicalisation per request.
-	h["X-Fb-Trace-Id"] = []string{trace}
-	h["X-Fb-Request-Id"] = []string{reqID}
+	// Canonical keys set directly (no canonicalisation per request), the
+	// three values in one allocation.
+	vals := &[3]string{trace, fbReqID, reqID}
+	h["X-Fb-Trace-Id"] = vals[0:1:1]
+	h["X-Fb-Request-Id"] = vals[1:2:2]
+	h["X-Request-Id"] = vals[2:3:3]
 	l := logOf(c)
 	l.trace = trace
 	c.Next()
 
-	route := c.FullPath()
-	if route == "" {
-		route = "unmatched"
-	}
+	rt := s.routeOf(c)
 	status := c.Writer.Status()
-	s.opt.Metrics.Request(route, status)
+	latency := time.Since(start)
+	rt.Observe(c.Request.Method, status, latency)
 	if l.metaCode != 0 {
 		s.opt.Metrics.MetaError(l.metaCode)
 	}
-	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+	if rt.quiet {
 		return
 	}
 	ce := s.opt.Logger.Check(levelOf(status), "request")
 	if ce == nil {
 		return
 	}
-	var buf [20]zap.Field
+	var buf [24]zap.Field
 	fields := append(buf[:0],
-		zap.String("request_id", trace),
+		zap.String("request_id", reqID),
+		zap.String("fbtrace_id", trace),
 		zap.String("method", c.Request.Method),
-		zap.String("route", route),
+		zap.String("route", rt.Template()),
 		zap.Int("status", status),
-		zap.Duration("latency", time.Since(start)),
+		zap.Duration("latency", latency),
 	)
+	if hasTP {
+		fields = append(fields, zap.String("trace_id", tp.traceID), zap.String("parent_span_id", tp.parentID))
+	}
 	if l.tenant != "" {
 		fields = append(fields, zap.String("tenant", l.tenant))
 	}

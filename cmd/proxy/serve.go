@@ -67,6 +67,17 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		defer stop()
 		fields = append(fields, zap.String("pprof_addr", addr))
 	}
+	if cfg.Metrics.Listen != "" {
+		stop, addr, err := serveMetrics(cfg.Metrics.Listen, a.Metrics.Handler(), log)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return err
+		}
+		defer stop()
+		fields = append(fields, zap.String("metrics_addr", addr))
+	}
 	log.Info("listening", append(fields, zap.String("public_url", cfg.PublicURL))...)
 	errc := make(chan error, len(lns))
 	for _, l := range lns {
@@ -119,6 +130,21 @@ func servePprof(addr string, log *zap.Logger) (stop func(), bound string, err er
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: zap.NewStdLog(log.Named("pprof"))}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, ln.Addr().String(), nil
+}
+
+// serveMetrics serves the metrics handler at GET /metrics on a listener of
+// its own (config metrics.listen), plain HTTP; other paths get 404.
+func serveMetrics(addr string, metrics http.Handler, log *zap.Logger) (stop func(), bound string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, ErrorLog: zap.NewStdLog(log.Named("metrics"))}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, ln.Addr().String(), nil
 }
