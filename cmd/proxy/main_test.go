@@ -50,8 +50,8 @@ func TestRun(t *testing.T) {
 	missing := filepath.Join(dir, "nope.yaml")
 
 	const (
-		out = iota // the content is on stdout, stderr is empty
-		errs       // the content is on stderr, stdout is empty
+		out  = iota // the content is on stdout, stderr is empty
+		errs        // the content is on stderr, stdout is empty
 	)
 	tests := []struct {
 		name   string
