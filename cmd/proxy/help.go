@@ -13,6 +13,9 @@ func (c *cli) help(args []string) error {
 		c.commandList()
 		return nil
 	}
+	if isHelpFlag(args[0]) {
+		args[0] = "help"
+	}
 	cmd := lookup(commands, args[0])
 	if cmd == nil {
 		return usageError(nil, "help: unknown command %q", args[0])

@@ -86,6 +86,7 @@ func TestRun(t *testing.T) {
 		{"help version", []string{"help", "version"}, 0, out, []string{"usage: proxy version\n"}, []string{"Flags:", "-config"}},
 		{"version -h", []string{"version", "-h"}, 0, out, []string{"usage: proxy version\n"}, []string{"Flags:"}},
 		{"help help", []string{"help", "help"}, 0, out, []string{"usage: proxy help [COMMAND]\n"}, nil},
+		{"help -h", []string{"help", "-h"}, 0, out, []string{"usage: proxy help [COMMAND]\n"}, nil},
 
 		// Version.
 		{"version", []string{"version"}, 0, out, []string{buildinfo.Read().String() + "\n"}, nil},
