@@ -106,16 +106,12 @@ func checkHTTPURL(key, raw string) error {
 	return nil
 }
 
-// validateEndpoints checks the listen addresses and the URLs of the file
-// (the tenants' webhook urls are checked with each tenant).
+// validateEndpoints checks listen, debug.pprof_listen and the URLs of the
+// file (tls.listen is checked with the TLS keys, the tenants' webhook urls
+// with each tenant).
 func (c *Config) validateEndpoints() error {
 	if err := checkListen("listen", c.Listen); err != nil {
 		return err
-	}
-	if c.TLS.Listen != "" {
-		if err := checkListen("tls.listen", c.TLS.Listen); err != nil {
-			return err
-		}
 	}
 	if a := c.Debug.PprofListen; a != "" {
 		if err := checkListen("debug.pprof_listen", a); err != nil {
