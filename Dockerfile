@@ -1,18 +1,48 @@
 # Multi-stage build: a static binary on a distroless, non-root base.
-FROM golang:1.26 AS build
+#
+# Base images are pinned by digest (the multi-platform index digest), so a
+# rebuild of the same commit uses the same bases. To refresh a pin, look up
+# the tag's current digest and replace the one below:
+#   docker buildx imagetools inspect golang:1.26.8
+#   docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot
+# (the "Digest:" line; `crane digest IMAGE` prints the same). The Go image
+# must be at least the go directive of go.mod: it builds with
+# GOTOOLCHAIN=local.
+FROM golang:1.26.8@sha256:3c3e25a4da13fd0478eed2df1eb35a0e667094a7124d3993a6a1d30f71c17e79 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/proxy ./cmd/proxy
+# The store's directory, copied with the proxy's owner (distroless has no
+# shell to create it in the final stage).
+RUN mkdir -p /out/var/lib/waproxy
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/proxy /proxy
-COPY config.yaml /etc/waproxy/config.yaml
-# Listen on all interfaces inside the container; override any value with
-# ${ENV} references in a mounted config (see README, Docker).
-ENV PROXY_LISTEN=0.0.0.0:8080
+COPY --from=build --chown=65532:65532 /out/var/lib/waproxy /var/lib/waproxy
+# The production example, not the demo: it talks to the real Gupshup and
+# requires its secrets from the environment (listed at the top of
+# config.example.yaml); without them the proxy exits naming each missing key
+# and variable. Mount your own file here to replace it, e.g.
+#   docker run -v $PWD/prod.yaml:/etc/waproxy/config.yaml:ro …
+COPY config.example.yaml /etc/waproxy/config.yaml
+# PROXY_LISTEN: inside the container the proxy listens on every interface.
+# PROXY_STORE: the durable store (webhook queue, id map, media index) lives
+#   on the volume below, writable by the proxy's user (uid 65532).
+# PROXY_PUBLIC_URL: no default, set it at run time (docker run -e
+#   PROXY_PUBLIC_URL=https://wa.example.com): the absolute URL clients reach
+#   the proxy at, which media URLs start with. With a listen address on every
+#   interface and a real Gupshup it is required.
+ENV PROXY_LISTEN=0.0.0.0:8080 \
+    PROXY_STORE=/var/lib/waproxy/waproxy.db
+VOLUME /var/lib/waproxy
+WORKDIR /var/lib/waproxy
 EXPOSE 8080
 USER nonroot:nonroot
+# GET /healthz on the config's listen address (0.0.0.0 is asked on
+# 127.0.0.1); no curl needed. Exit 0 healthy, 1 not.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/proxy", "healthcheck", "-config", "/etc/waproxy/config.yaml", "-timeout", "3s"]
 ENTRYPOINT ["/proxy"]
-CMD ["-config", "/etc/waproxy/config.yaml"]
+CMD ["serve", "-config", "/etc/waproxy/config.yaml"]

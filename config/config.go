@@ -16,8 +16,6 @@ import (
 	"net/url"
 	"os"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -152,12 +150,6 @@ type DebugConfig struct {
 	PprofListen string `yaml:"pprof_listen"`
 }
 
-// validPort reports whether p is a TCP port number (0: any free port).
-func validPort(p string) bool {
-	_, err := strconv.ParseUint(p, 10, 16)
-	return err == nil
-}
-
 // MetricsConfig places the Prometheus metrics.
 type MetricsConfig struct {
 	// Listen serves GET /metrics on a plain-HTTP listener of its own at
@@ -241,12 +233,8 @@ func (t TLSConfig) validate(listen string) error {
 		}
 		return nil
 	}
-	_, port, err := net.SplitHostPort(t.Listen)
-	if err != nil {
-		return fmt.Errorf("tls.listen: %q is not host:port: %w", t.Listen, err)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return fmt.Errorf("tls.listen: %q has no valid port number", t.Listen)
+	if err := checkListen("tls.listen", t.Listen); err != nil {
+		return err
 	}
 	if t.Listen == listen {
 		return fmt.Errorf("tls.listen: %q is also listen; the HTTPS listener needs its own address", t.Listen)
@@ -449,59 +437,6 @@ func Parse(raw []byte, lookup func(string) (string, bool)) (*Config, error) {
 	return &cfg, nil
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
-// expandNode replaces ${NAME} and ${NAME:-default} in every scalar value.
-func expandNode(n *yaml.Node, path string, lookup func(string) (string, bool)) error {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := path
-			if n.Kind == yaml.SequenceNode {
-				p = fmt.Sprintf("%s[%d]", path, i)
-			}
-			if err := expandNode(c, p, lookup); err != nil {
-				return err
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			p := n.Content[i].Value
-			if path != "" {
-				p = path + "." + p
-			}
-			if err := expandNode(n.Content[i+1], p, lookup); err != nil {
-				return err
-			}
-		}
-	case yaml.ScalarNode:
-		if !strings.Contains(n.Value, "${") {
-			return nil
-		}
-		var missing string
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
-			sub := envRef.FindStringSubmatch(m)
-			if v, ok := lookup(sub[1]); ok && v != "" {
-				return v
-			}
-			if sub[2] != "" {
-				return sub[3]
-			}
-			if missing == "" {
-				missing = sub[1]
-			}
-			return ""
-		})
-		if missing != "" {
-			return fmt.Errorf("%s (line %d): environment variable %s is not set", path, n.Line, missing)
-		}
-		// Let the expanded text resolve like a literal would (a number for
-		// an int field, a string for a string field).
-		n.Tag = ""
-	}
-	return nil
-}
-
 // checkKeys reports the first mapping key that names no field of t (by its
 // yaml tag), with its line, so typos are errors rather than silently ignored.
 func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
@@ -544,8 +479,6 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 
 func (c *Config) applyDefaults() {
 	setDefault(&c.Listen, "127.0.0.1:8080")
-	setDefault(&c.PublicURL, "http://"+c.Listen)
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	setDefault(&c.LogLevel, "info")
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
@@ -559,6 +492,8 @@ func (c *Config) applyDefaults() {
 	g := &c.Gupshup
 	setDefault(&g.BaseURL, Embedded)
 	g.BaseURL = strings.TrimRight(g.BaseURL, "/")
+	setDefault(&c.PublicURL, c.defaultPublicURL())
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	setDefaultDur(&g.Timeout, 15*time.Second)
 	setDefaultDur(&g.DialTimeout, 5*time.Second)
 	if g.MaxIdleConnsPerHost == 0 {
@@ -630,9 +565,8 @@ func (c *Config) validate() error {
 	if c.MaxBodyBytes < 0 {
 		return errors.New("max_body_bytes: must be positive")
 	}
-	if c.Gupshup.BaseURL != Embedded && !strings.HasPrefix(c.Gupshup.BaseURL, "http://") &&
-		!strings.HasPrefix(c.Gupshup.BaseURL, "https://") {
-		return fmt.Errorf("gupshup.base_url: %q must be an http(s) URL or %q", c.Gupshup.BaseURL, Embedded)
+	if err := c.validateEndpoints(); err != nil {
+		return err
 	}
 	if err := c.TLS.validate(c.Listen); err != nil {
 		return err
@@ -650,27 +584,6 @@ func (c *Config) validate() error {
 	case "append", "reject":
 	default:
 		return fmt.Errorf("translate.v2_button_params: %q is not append or reject", c.Translate.V2ButtonParams)
-	}
-	if a := c.Debug.PprofListen; a != "" {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			return fmt.Errorf("debug.pprof_listen: %q must be host:port", a)
-		}
-		if a == c.Listen || a == c.TLS.Listen {
-			return fmt.Errorf("debug.pprof_listen: %q is already the API's address", a)
-		}
-	}
-	if a := c.Metrics.Listen; a != "" {
-		_, port, err := net.SplitHostPort(a)
-		if err != nil || !validPort(port) {
-			return fmt.Errorf("metrics.listen: %q must be host:port", a)
-		}
-		// Port 0 (any free port) never collides.
-		if port != "0" && (a == c.Listen || a == c.TLS.Listen) {
-			return fmt.Errorf("metrics.listen: %q is already the API's address", a)
-		}
-		if port != "0" && a == c.Debug.PprofListen {
-			return fmt.Errorf("metrics.listen: %q is already debug.pprof_listen", a)
-		}
 	}
 	if c.Templates.CacheTTL < 0 || c.Templates.NegativeTTL < 0 || c.Templates.MinRefresh < 0 {
 		return errors.New("templates.cache_ttl, negative_ttl, min_refresh: must be positive")
@@ -740,7 +653,7 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.refuseDemoValues()
 }
 
 // validateSendAPI checks send_api and what a v2 number needs.
