@@ -34,11 +34,14 @@ COPY config.example.yaml /etc/waproxy/config.yaml
 #   PROXY_PUBLIC_URL=https://wa.example.com): the absolute URL clients reach
 #   the proxy at, which media URLs start with. With a listen address on every
 #   interface and a real Gupshup it is required.
+# PROXY_METRICS_LISTEN: /metrics on a port of its own (9090), off the API's
+#   port; publish it only to the network your Prometheus scrapes from.
 ENV PROXY_LISTEN=0.0.0.0:8080 \
+    PROXY_METRICS_LISTEN=0.0.0.0:9090 \
     PROXY_STORE=/var/lib/waproxy/waproxy.db
 VOLUME /var/lib/waproxy
 WORKDIR /var/lib/waproxy
-EXPOSE 8080
+EXPOSE 8080 9090
 USER nonroot:nonroot
 # GET /healthz on the config's listen address (0.0.0.0 is asked on
 # 127.0.0.1); no curl needed. Exit 0 healthy, 1 not.
