@@ -77,17 +77,11 @@ func NewDirectory(tenants []config.Tenant) (*Directory, error) {
 	return d, nil
 }
 
-// Replace swaps in the tenants of a new validated config at once: lookups
-// that start afterwards see only the new tenants, lookups under way finish
-// with the old ones. On error nothing changes.
-func (d *Directory) Replace(tenants []config.Tenant) error {
-	s, err := newSnapshot(tenants)
-	if err != nil {
-		return err
-	}
-	d.cur.Store(s)
-	return nil
-}
+// Replace makes d serve next's tenants, at once: lookups that start
+// afterwards see only the new tenants, lookups under way finish with the
+// old ones. Build next with NewDirectory (which checks the tenants) before
+// anything else changes.
+func (d *Directory) Replace(next *Directory) { d.cur.Store(next.cur.Load()) }
 
 func newSnapshot(tenants []config.Tenant) (*snapshot, error) {
 	d := &snapshot{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}, byApp: map[string]*Phone{},

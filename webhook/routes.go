@@ -56,6 +56,13 @@ func buildRoutes(targets []Target, sources []Source, prev *routes) (*routes, err
 	return rt, nil
 }
 
+// CheckRoutes reports whether New and Update accept targets and sources,
+// without changing anything (a config reload checks everything first).
+func CheckRoutes(targets []Target, sources []Source) error {
+	_, err := buildRoutes(targets, sources, nil)
+	return err
+}
+
 func (rt *routes) target(tenant string) (*target, bool) {
 	if rt == nil {
 		return nil, false

@@ -118,6 +118,9 @@ func TestUpdateRefusesBadTargetsAndKeepsTheOld(t *testing.T) {
 			[]Source{{AppID: appA, Tenant: "a"}}},
 	}
 	for _, tt := range tests {
+		if err := CheckRoutes(tt.targets, tt.sources); err == nil {
+			t.Errorf("%s: CheckRoutes accepted", tt.name)
+		}
 		if _, err := f.relay.Update(tt.targets, tt.sources); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
