@@ -60,6 +60,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cmd == "serve" {
+		// serve handles its signals itself: SIGHUP reloads, a second
+		// SIGTERM cuts the shutdown delay short.
+		return serve(context.Background(), cfg, *cfgPath, stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch cmd {
@@ -75,10 +80,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return subscribe(ctx, cfg, stdout, stderr)
 	case "verify-webhooks":
 		return verifyWebhooks(ctx, cfg, stdout)
-	case "deadletters":
+	default: // "deadletters"
 		return deadLetters(ctx, cfg, sub, *ids, *limit, stdout)
 	}
-	return serve(ctx, cfg, stderr)
 }
 
 func newLogger(level string, w io.Writer) (*zap.Logger, error) {
