@@ -99,6 +99,24 @@ func (a *App) Reload(ctx context.Context, next *config.Config) error {
 	a.Directory.Replace(dir)
 	a.cfg = &eff
 
+	if a.Relay != nil {
+		if len(reverify) > 0 && eff.Webhooks.VerifyOnStartOrDefault() {
+			go a.Relay.Verify(context.WithoutCancel(ctx))
+		}
+		if a.Simulator != nil {
+			// As at start-up: the simulated apps' callbacks go to the
+			// intake. Done before "config reloaded" is logged, so a
+			// client that waits for that line gets the new apps' webhooks.
+			sctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+			defer cancel()
+			for _, r := range a.Subscribe(sctx, &eff) {
+				if r.Err != nil {
+					a.log.Warn("subscribing the simulated app failed", zap.String("app_id", r.AppID), zap.Error(r.Err))
+				}
+			}
+		}
+	}
+
 	added, removed := tenantDiff(old, &eff)
 	phones := 0
 	for _, t := range eff.Tenants {
@@ -109,21 +127,6 @@ func (a *App) Reload(ctx context.Context, next *config.Config) error {
 		zap.Strings("tenants_removed", removed), zap.Int("apps_changed", len(changedApps(old, &eff))))
 	if len(restart) > 0 {
 		a.log.Warn("config changes that need a restart were not applied", zap.Strings("keys", restart))
-	}
-
-	if a.Relay != nil {
-		if len(reverify) > 0 && eff.Webhooks.VerifyOnStartOrDefault() {
-			go a.Relay.Verify(context.WithoutCancel(ctx))
-		}
-		if a.Simulator != nil {
-			sctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-			defer cancel()
-			for _, r := range a.Subscribe(sctx, &eff) {
-				if r.Err != nil {
-					a.log.Warn("subscribing the simulated app failed", zap.String("app_id", r.AppID), zap.Error(r.Err))
-				}
-			}
-		}
 	}
 	return nil
 }
