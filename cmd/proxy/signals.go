@@ -78,6 +78,6 @@ func reloadConfig(ctx context.Context, a *app.App, path string, log *zap.Logger)
 		err = a.Reload(ctx, cfg)
 	}
 	if err != nil {
-		log.Error("config reload failed; the running config stays in force", zap.Error(err))
+		log.Error("config reload failed", zap.Error(err), zap.String("in_force", "the running config, unchanged"))
 	}
 }
