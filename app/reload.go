@@ -78,7 +78,7 @@ func (a *App) Reload(ctx context.Context, next *config.Config) error {
 	// Swap. The upstream first learns what the new numbers need, then the
 	// intake accepts their callbacks, then clients reach them.
 	if a.Simulator != nil {
-		a.teachSimulator(&eff)
+		a.addSimulatorApps(&eff)
 	}
 	a.Tokens.Update(auth.TokensConfig{
 		Email:           eff.Gupshup.Partner.Email,
@@ -98,6 +98,11 @@ func (a *App) Reload(ctx context.Context, next *config.Config) error {
 	}
 	a.Directory.Replace(dir)
 	a.cfg = &eff
+	if a.Simulator != nil {
+		// After the swap: requests that started before it still send the
+		// old token, which the simulator accepts until now.
+		a.setSimulatorTokens(&eff)
+	}
 
 	if a.Relay != nil {
 		if len(reverify) > 0 && eff.Webhooks.VerifyOnStartOrDefault() {
@@ -131,21 +136,28 @@ func (a *App) Reload(ctx context.Context, next *config.Config) error {
 	return nil
 }
 
-// teachSimulator adds the config's new apps to the embedded simulator and
-// gives it the config's static app tokens and partner credentials, so the
-// reloaded config works against it as a fresh start would.
-func (a *App) teachSimulator(cfg *config.Config) {
+// addSimulatorApps adds the config's new apps to the embedded simulator
+// and gives it the partner credentials, so the reloaded config works
+// against it as a fresh start would.
+func (a *App) addSimulatorApps(cfg *config.Config) {
 	sim := a.Simulator
 	sim.SetPartnerCredentials(cfg.Gupshup.Partner.Email, cfg.Gupshup.Partner.Secret)
 	for _, app := range simulatorApps(cfg) {
-		if _, known := sim.App(app.ID); !known {
-			if err := sim.AddApp(app); err != nil {
-				a.log.Warn("adding an app to the simulator failed", zap.String("app_id", app.ID), zap.Error(err))
-			}
+		if _, known := sim.App(app.ID); known {
 			continue
 		}
-		if app.Token != "" && sim.AppToken(app.ID) != app.Token {
-			sim.SetAppToken(app.ID, app.Token)
+		if err := sim.AddApp(app); err != nil {
+			a.log.Warn("adding an app to the simulator failed", zap.String("app_id", app.ID), zap.Error(err))
+		}
+	}
+}
+
+// setSimulatorTokens gives the embedded simulator's known apps the
+// config's changed static app tokens.
+func (a *App) setSimulatorTokens(cfg *config.Config) {
+	for _, app := range simulatorApps(cfg) {
+		if app.Token != "" && a.Simulator.AppToken(app.ID) != app.Token {
+			a.Simulator.SetAppToken(app.ID, app.Token)
 		}
 	}
 }
