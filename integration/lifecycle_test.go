@@ -9,9 +9,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -354,5 +356,50 @@ func TestShutdownSecondSignalSkipsTheDelay(t *testing.T) {
 	p.cur = nil
 	if pr.err != nil {
 		t.Errorf("exit: %v", pr.err)
+	}
+}
+
+// TestShutdownThroughScriptsRun starts the proxy with scripts/run as the
+// README says: the script execs the built binary, so the process it
+// started is the proxy, and SIGTERM to it drains and frees the port.
+func TestShutdownThroughScriptsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the proxy binary")
+	}
+	listen := "127.0.0.1:" + freePort(t)
+	cmd := exec.Command("scripts/run")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "PROXY_LISTEN="+listen, "PROXY_STORE="+filepath.Join(t.TempDir(), "waproxy.db"))
+	logs := &faultLogs{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("scripts/run output:\n%s", logs.String())
+		}
+	})
+	waitReady(t, "http://"+listen+"/readyz")
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid)); err == nil && filepath.Base(exe) != "proxy" {
+		t.Errorf("the process scripts/run started is %s, not the proxy", exe)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("scripts/run did not stop on SIGTERM")
+	}
+	if conn, err := net.Dial("tcp", listen); err == nil {
+		conn.Close()
+		t.Error("the port is still served after scripts/run exited")
 	}
 }
