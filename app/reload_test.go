@@ -231,24 +231,39 @@ func TestRestartKeys(t *testing.T) {
 	}
 }
 
-// TestReloadConcurrentWithSends: sends by both tenants run while the
-// config flips between with and without tenant b; tenant a never fails.
+// TestReloadConcurrentWithSends: tenant a sends and gets callbacks while
+// the config flips between with and without tenant b; a never fails.
 func TestReloadConcurrentWithSends(t *testing.T) {
 	dir := t.TempDir()
-	a, _ := buildForReload(t, reloadConfig(t, dir, "", ""))
-	with, without := reloadConfig(t, dir, "", tenantB), reloadConfig(t, dir, "", "")
+	// Tenant a has a webhook, so the relay runs and its intake is
+	// exercised too.
+	cfgWith := func(extra string) *config.Config {
+		cfg := reloadConfig(t, dir, "", extra)
+		cfg.Tenants[0].Webhook = config.TenantWebhook{URL: "http://127.0.0.1:1/hook", AppSecret: "meta-a"}
+		cfg.Tenants[0].PhoneNumbers[0].CallbackSecret = "cb-a"
+		return cfg
+	}
+	a, _ := buildForReload(t, cfgWith(""))
+	with, without := cfgWith(tenantB), cfgWith("")
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var failed sync.Map
-	for range 4 {
+	for range 3 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				if got := send(a, "token-a", "100000000000001"); got != http.StatusOK {
-					failed.Store(got, true)
+					failed.Store(fmt.Sprint("send ", got), true)
 				}
 			}
 		})
 	}
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			if got := intake(a, "app-a", "cb-a"); got != http.StatusOK {
+				failed.Store(fmt.Sprint("intake ", got), true)
+			}
+		}
+	})
 	for i := range 20 {
 		cfg := without
 		if i%2 == 0 {
@@ -261,7 +276,7 @@ func TestReloadConcurrentWithSends(t *testing.T) {
 	cancel()
 	wg.Wait()
 	failed.Range(func(k, _ any) bool {
-		t.Errorf("a send of the unchanged tenant got HTTP %v during reloads", k)
+		t.Errorf("a request of the unchanged tenant got %v during reloads", k)
 		return true
 	})
 }
