@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,7 +52,10 @@ type App struct {
 	// Directory holds tenants and phone numbers.
 	Directory *auth.Directory
 
-	closers []func()
+	log      *zap.Logger
+	reloadMu sync.Mutex     // one Reload at a time
+	cfg      *config.Config // the configuration in force (see Reload)
+	closers  []func()
 }
 
 // Build wires a proxy. Call Close when done.
@@ -67,7 +71,7 @@ func BuildClients(cfg *config.Config, log *zap.Logger) (*App, error) {
 }
 
 func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
-	a := &App{UpstreamURL: cfg.Gupshup.BaseURL}
+	a := &App{UpstreamURL: cfg.Gupshup.BaseURL, log: log, cfg: cfg}
 	if cfg.Gupshup.BaseURL == config.Embedded {
 		if err := a.startSimulator(cfg); err != nil {
 			return nil, err
@@ -167,12 +171,39 @@ func (a *App) Subscribe(ctx context.Context, cfg *config.Config) []webhook.Subsc
 // tenant names only.
 func newMetrics(cfg *config.Config) *metrics.Metrics {
 	m := metrics.New()
+	m.SetTenants(tenantNames(cfg))
+	return m
+}
+
+func tenantNames(cfg *config.Config) []string {
 	names := make([]string, len(cfg.Tenants))
 	for i, t := range cfg.Tenants {
 		names[i] = t.Name
 	}
-	m.SetTenants(names)
-	return m
+	return names
+}
+
+// relayRoutes are the relay's endpoints (tenants with a webhook) and the
+// apps whose callbacks it accepts.
+func relayRoutes(cfg *config.Config) ([]webhook.Target, []webhook.Source) {
+	var targets []webhook.Target
+	var sources []webhook.Source
+	for _, t := range cfg.Tenants {
+		if t.Webhook.URL == "" {
+			continue
+		}
+		conc := t.Webhook.Concurrency
+		if conc == 0 {
+			conc = cfg.Webhooks.Concurrency
+		}
+		targets = append(targets, webhook.Target{Tenant: t.Name, URL: t.Webhook.URL,
+			AppSecret: t.Webhook.AppSecret, VerifyToken: t.Webhook.VerifyToken, Concurrency: conc})
+		for _, p := range t.PhoneNumbers {
+			sources = append(sources, webhook.Source{AppID: p.AppID, Tenant: t.Name, Secret: p.CallbackSecret,
+				Phone: translate.PhoneMeta{PhoneNumberID: p.ID, DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID}})
+		}
+	}
+	return targets, sources
 }
 
 func hasWebhooks(cfg *config.Config) bool {
@@ -252,21 +283,7 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 		Metrics:        m,
 		Media:          q,
 	}
-	for _, t := range cfg.Tenants {
-		if t.Webhook.URL == "" {
-			continue
-		}
-		conc := t.Webhook.Concurrency
-		if conc == 0 {
-			conc = cfg.Webhooks.Concurrency
-		}
-		ropt.Targets = append(ropt.Targets, webhook.Target{Tenant: t.Name, URL: t.Webhook.URL,
-			AppSecret: t.Webhook.AppSecret, VerifyToken: t.Webhook.VerifyToken, Concurrency: conc})
-		for _, p := range t.PhoneNumbers {
-			ropt.Sources = append(ropt.Sources, webhook.Source{AppID: p.AppID, Tenant: t.Name, Secret: p.CallbackSecret,
-				Phone: translate.PhoneMeta{PhoneNumberID: p.ID, DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID}})
-		}
-	}
+	ropt.Targets, ropt.Sources = relayRoutes(cfg)
 	r, err := webhook.New(ropt)
 	if err != nil {
 		return err
@@ -276,9 +293,10 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		st, err := q.Stats(ctx)
-		pending := make(map[string]int, len(ropt.Targets))
-		for _, t := range ropt.Targets {
-			pending[t.Tenant] = 0 // an empty queue shows as 0, not as no series
+		tenants := r.Tenants()
+		pending := make(map[string]int, len(tenants))
+		for _, t := range tenants {
+			pending[t] = 0 // an empty queue shows as 0, not as no series
 		}
 		for k, v := range st.Pending {
 			pending[k] = v
@@ -314,18 +332,8 @@ func (a *App) Close() {
 // startSimulator runs the simulated Gupshup on a loopback port with the
 // config's apps, tokens and partner credentials.
 func (a *App) startSimulator(cfg *config.Config) error {
-	opts := gupshupsim.Options{PartnerEmail: cfg.Gupshup.Partner.Email, PartnerSecret: cfg.Gupshup.Partner.Secret}
-	seen := map[string]bool{}
-	for _, t := range cfg.Tenants {
-		for _, p := range t.PhoneNumbers {
-			if seen[p.AppID] {
-				continue
-			}
-			seen[p.AppID] = true
-			opts.Apps = append(opts.Apps, gupshupsim.App{ID: p.AppID, Name: p.AppName, Token: p.AppToken,
-				DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID})
-		}
-	}
+	opts := gupshupsim.Options{PartnerEmail: cfg.Gupshup.Partner.Email, PartnerSecret: cfg.Gupshup.Partner.Secret,
+		Apps: simulatorApps(cfg)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -339,4 +347,17 @@ func (a *App) startSimulator(cfg *config.Config) error {
 		a.Simulator.Close()
 	})
 	return nil
+}
+
+// simulatorApps are the config's Gupshup apps as the simulator knows them
+// (config validation keeps one number per app).
+func simulatorApps(cfg *config.Config) []gupshupsim.App {
+	var apps []gupshupsim.App
+	for _, t := range cfg.Tenants {
+		for _, p := range t.PhoneNumbers {
+			apps = append(apps, gupshupsim.App{ID: p.AppID, Name: p.AppName, Token: p.AppToken,
+				DisplayPhoneNumber: p.DisplayPhoneNumber, WABAID: p.WABAID})
+		}
+	}
+	return apps
 }

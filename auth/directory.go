@@ -7,6 +7,7 @@ package auth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"sync/atomic"
 
 	"waproxy/config"
 )
@@ -42,9 +43,21 @@ type Phone struct {
 // token, finds the candidate by digest and confirms it with
 // subtle.ConstantTimeCompare, so neither the map nor the comparison leaks
 // timing about the secret itself (an attacker cannot choose digests).
+//
+// The tenants can be replaced while requests are served (Replace): every
+// lookup reads one immutable snapshot, and a Tenant or Phone a request
+// holds keeps the settings of the snapshot it came from until the request
+// ends.
 type Directory struct {
+	cur atomic.Pointer[snapshot]
+}
+
+// snapshot is one generation of the directory; it is never modified once
+// published.
+type snapshot struct {
 	byDigest map[[32]byte]tokenEntry
 	phones   map[string]*Phone
+	byApp    map[string]*Phone
 	tenants  map[string]*Tenant
 }
 
@@ -55,7 +68,24 @@ type tokenEntry struct {
 
 // NewDirectory builds the directory from validated config.
 func NewDirectory(tenants []config.Tenant) (*Directory, error) {
-	d := &Directory{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}, tenants: map[string]*Tenant{}}
+	s, err := newSnapshot(tenants)
+	if err != nil {
+		return nil, err
+	}
+	d := &Directory{}
+	d.cur.Store(s)
+	return d, nil
+}
+
+// Replace makes d serve next's tenants, at once: lookups that start
+// afterwards see only the new tenants, lookups under way finish with the
+// old ones. Build next with NewDirectory (which checks the tenants) before
+// anything else changes.
+func (d *Directory) Replace(next *Directory) { d.cur.Store(next.cur.Load()) }
+
+func newSnapshot(tenants []config.Tenant) (*snapshot, error) {
+	d := &snapshot{byDigest: map[[32]byte]tokenEntry{}, phones: map[string]*Phone{}, byApp: map[string]*Phone{},
+		tenants: map[string]*Tenant{}}
 	for _, tc := range tenants {
 		t := &Tenant{Name: tc.Name, phones: map[string]*Phone{}}
 		d.tenants[t.Name] = t
@@ -74,6 +104,7 @@ func NewDirectory(tenants []config.Tenant) (*Directory, error) {
 			}
 			t.phones[p.ID] = p
 			d.phones[p.ID] = p
+			d.byApp[p.AppID] = p
 		}
 	}
 	return d, nil
@@ -85,7 +116,7 @@ func (d *Directory) Authenticate(token string) *Tenant {
 		return nil
 	}
 	dg := sha256.Sum256([]byte(token))
-	e, ok := d.byDigest[dg]
+	e, ok := d.cur.Load().byDigest[dg]
 	if !ok || subtle.ConstantTimeCompare(e.digest[:], dg[:]) != 1 {
 		return nil
 	}
@@ -101,7 +132,13 @@ func (t *Tenant) Phone(id string) (*Phone, bool) {
 
 // Tenant returns the tenant with that name, or nil (for credentials that
 // name a tenant, like signed media URLs).
-func (d *Directory) Tenant(name string) *Tenant { return d.tenants[name] }
+func (d *Directory) Tenant(name string) *Tenant { return d.cur.Load().tenants[name] }
+
+// PhoneOfApp returns the phone number a Gupshup app serves, in any tenant.
+func (d *Directory) PhoneOfApp(appID string) (*Phone, bool) {
+	p, ok := d.cur.Load().byApp[appID]
+	return p, ok
+}
 
 // PhoneOfApp returns the tenant's phone number served by a Gupshup app.
 func (t *Tenant) PhoneOfApp(appID string) (*Phone, bool) {
@@ -128,8 +165,9 @@ func (t *Tenant) PhoneOfWABA(wabaID string) (*Phone, bool) {
 
 // Phones lists every phone number in the directory.
 func (d *Directory) Phones() []*Phone {
-	out := make([]*Phone, 0, len(d.phones))
-	for _, p := range d.phones {
+	phones := d.cur.Load().phones
+	out := make([]*Phone, 0, len(phones))
+	for _, p := range phones {
 		out = append(out, p)
 	}
 	return out

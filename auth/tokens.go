@@ -41,11 +41,13 @@ type TokensConfig struct {
 // fetched by one caller at a time per app (singleflight).
 type Tokens struct {
 	api PartnerAPI
-	cfg TokensConfig
+	now func() time.Time
 
 	group singleflight.Group
 
 	mu      sync.Mutex
+	cfg     TokensConfig // replaced by Update
+	gen     uint64       // counts Update and Invalidate calls
 	partner cached
 	apps    map[string]cached
 	early   map[string]time.Time // last background refresh attempt per app
@@ -68,7 +70,50 @@ func NewTokens(api PartnerAPI, cfg TokensConfig) *Tokens {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Tokens{api: api, cfg: cfg, apps: map[string]cached{}, early: map[string]time.Time{}}
+	return &Tokens{api: api, now: cfg.Now, cfg: cfg, apps: map[string]cached{}, early: map[string]time.Time{}}
+}
+
+// Update replaces the partner credentials and the token lifetimes (a
+// config reload; Now is kept). When the credentials change, every cached
+// token is dropped: they were obtained with the old ones. A fetch under way
+// when Update is called does not fill the cache.
+func (t *Tokens) Update(cfg TokensConfig) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cfg.AppTokenTTL <= 0 {
+		cfg.AppTokenTTL = 22 * time.Hour
+	}
+	if cfg.PartnerTokenTTL <= 0 {
+		cfg.PartnerTokenTTL = 22 * time.Hour
+	}
+	cfg.Now = t.now
+	if cfg.Email != t.cfg.Email || cfg.Secret != t.cfg.Secret {
+		t.partner = cached{}
+		clear(t.apps)
+		clear(t.early)
+	}
+	t.cfg = cfg
+	t.gen++
+}
+
+// Invalidate drops the cached tokens of the given apps, so the next call
+// fetches a new one (an app whose settings changed in a config reload). A
+// fetch under way does not fill the cache.
+func (t *Tokens) Invalidate(appIDs ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range appIDs {
+		delete(t.apps, id)
+		delete(t.early, id)
+	}
+	t.gen++
+}
+
+// settings returns the current configuration and generation.
+func (t *Tokens) settings() (TokensConfig, uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg, t.gen
 }
 
 // Token returns the app token to inject for p.
@@ -76,14 +121,15 @@ func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
 	if p.appToken != "" {
 		return p.appToken, nil
 	}
-	now := t.cfg.Now()
+	now := t.now()
 	t.mu.Lock()
 	c, ok := t.apps[p.AppID]
+	ttl := t.cfg.AppTokenTTL
 	t.mu.Unlock()
 	if ok {
 		age := now.Sub(c.fetched)
-		if age < t.cfg.AppTokenTTL {
-			if age > t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 && t.startEarlyRefresh(p.AppID, now) {
+		if age < ttl {
+			if age > ttl-ttl/10 && t.startEarlyRefresh(p.AppID, now) {
 				// Refresh ahead of expiry without making this caller wait.
 				go func() {
 					_, _ = t.fetchApp(context.WithoutCancel(ctx), p.AppID, c.token)
@@ -130,29 +176,32 @@ func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token 
 // fetchApp fetches a new app token unless the cache already holds one that
 // differs from stale (another caller refreshed it meanwhile).
 func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, error) {
-	if t.api == nil || t.cfg.Email == "" {
+	cfg, gen := t.settings()
+	if t.api == nil || cfg.Email == "" {
 		return "", ErrNoCredentials
 	}
 	// The fetch is shared by every waiting caller, so one caller giving up
 	// must not cancel it; the upstream client bounds it with its timeout.
+	// Callers after an Update or Invalidate do not join a fetch started
+	// before it (the key carries the generation).
 	shared := context.WithoutCancel(ctx)
-	v, err := t.do(ctx, "app:"+appID, func() (any, error) {
+	v, err := t.do(ctx, fmt.Sprintf("app:%s@%d", appID, gen), func() (any, error) {
 		ctx := shared
 		t.mu.Lock()
 		c, ok := t.apps[appID]
 		t.mu.Unlock()
-		if ok && c.token != stale && t.cfg.Now().Sub(c.fetched) < t.cfg.AppTokenTTL-t.cfg.AppTokenTTL/10 {
+		if ok && c.token != stale && t.now().Sub(c.fetched) < cfg.AppTokenTTL-cfg.AppTokenTTL/10 {
 			// Another caller refreshed it meanwhile.
 			return c.token, nil
 		}
-		pt, err := t.partnerToken(ctx, "")
+		pt, err := t.partnerToken(ctx, cfg, gen, "")
 		if err != nil {
 			return "", err
 		}
 		tok, err := t.api.AppToken(ctx, pt, appID)
 		if isUnauthorized(err) {
 			// The partner token was rejected: log in again once.
-			if pt, err = t.partnerToken(ctx, pt); err != nil {
+			if pt, err = t.partnerToken(ctx, cfg, gen, pt); err != nil {
 				return "", err
 			}
 			tok, err = t.api.AppToken(ctx, pt, appID)
@@ -161,7 +210,9 @@ func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, err
 			return "", fmt.Errorf("auth: app token for %s: %w", appID, err)
 		}
 		t.mu.Lock()
-		t.apps[appID] = cached{token: tok, fetched: t.cfg.Now()}
+		if t.gen == gen {
+			t.apps[appID] = cached{token: tok, fetched: t.now()}
+		}
 		t.mu.Unlock()
 		return tok, nil
 	})
@@ -171,30 +222,33 @@ func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, err
 	return v.(string), nil
 }
 
-// partnerToken returns a valid partner token, logging in when there is none,
-// it is old, or it equals rejected.
-func (t *Tokens) partnerToken(ctx context.Context, rejected string) (string, error) {
+// partnerToken returns a valid partner token for the credentials of cfg
+// (generation gen), logging in when there is none, it is old, or it equals
+// rejected.
+func (t *Tokens) partnerToken(ctx context.Context, cfg TokensConfig, gen uint64, rejected string) (string, error) {
 	t.mu.Lock()
 	c := t.partner
 	t.mu.Unlock()
-	if c.token != "" && c.token != rejected && t.cfg.Now().Sub(c.fetched) < t.cfg.PartnerTokenTTL {
+	if c.token != "" && c.token != rejected && t.now().Sub(c.fetched) < cfg.PartnerTokenTTL {
 		return c.token, nil
 	}
 	shared := context.WithoutCancel(ctx)
-	v, err := t.do(ctx, "partner", func() (any, error) {
+	v, err := t.do(ctx, fmt.Sprintf("partner@%d", gen), func() (any, error) {
 		ctx := shared
 		t.mu.Lock()
 		c := t.partner
 		t.mu.Unlock()
-		if c.token != "" && c.token != rejected && t.cfg.Now().Sub(c.fetched) < t.cfg.PartnerTokenTTL {
+		if c.token != "" && c.token != rejected && t.now().Sub(c.fetched) < cfg.PartnerTokenTTL {
 			return c.token, nil
 		}
-		tok, err := t.api.Login(ctx, t.cfg.Email, t.cfg.Secret)
+		tok, err := t.api.Login(ctx, cfg.Email, cfg.Secret)
 		if err != nil {
 			return "", fmt.Errorf("auth: partner login: %w", err)
 		}
 		t.mu.Lock()
-		t.partner = cached{token: tok, fetched: t.cfg.Now()}
+		if t.gen == gen {
+			t.partner = cached{token: tok, fetched: t.now()}
+		}
 		t.mu.Unlock()
 		return tok, nil
 	})

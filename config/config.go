@@ -267,6 +267,12 @@ type ServerConfig struct {
 	// ShutdownGrace bounds the drain of in-flight requests on SIGTERM,
 	// default 20s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// ShutdownDelay is how long, on SIGTERM or SIGINT, the listeners keep
+	// serving every request while /readyz already answers 503, so a load
+	// balancer stops sending before the drain begins; a second signal ends
+	// it early. Default 0 (drain at once); behind a load balancer 5–15s is
+	// typical (more than its health-check interval times its threshold).
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
 }
 
 // GupshupConfig is the upstream partner API.
@@ -489,6 +495,7 @@ func (c *Config) applyDefaults() {
 	setDefaultDur(&s.WriteTimeout, 60*time.Second)
 	setDefaultDur(&s.IdleTimeout, 120*time.Second)
 	setDefaultDur(&s.ShutdownGrace, 20*time.Second)
+	setDefaultDur(&s.ShutdownDelay, 0) // drain at once
 	g := &c.Gupshup
 	setDefault(&g.BaseURL, Embedded)
 	g.BaseURL = strings.TrimRight(g.BaseURL, "/")
@@ -567,6 +574,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateEndpoints(); err != nil {
 		return err
+	}
+	if c.Server.ShutdownDelay < 0 {
+		return errors.New("server.shutdown_delay: must not be negative")
 	}
 	if err := c.TLS.validate(c.Listen); err != nil {
 		return err

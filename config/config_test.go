@@ -738,6 +738,8 @@ tenants:
 			[]string{"gupshup.base_url", `"ftp://partner.gupshup.io"`}},
 		{"base url Embedded in other case", "gupshup:\n  base_url: Embedded\n" + minimal,
 			[]string{"gupshup.base_url"}},
+		{"negative shutdown delay", "server:\n  shutdown_delay: -1s\n" + minimal,
+			[]string{"server.shutdown_delay", "negative"}},
 		{"negative max body", "max_body_bytes: -1\n" + minimal,
 			[]string{"max_body_bytes"}},
 		{"duration without unit", "gupshup:\n  timeout: 15\n" + minimal,
@@ -878,6 +880,7 @@ server:
   write_timeout: 3s
   idle_timeout: 4s
   shutdown_grace: 1m30s
+  shutdown_delay: 10s
 gupshup:
   base_url: https://partner.gupshup.io/
   timeout: 250ms
@@ -954,6 +957,7 @@ tenants:
 			WriteTimeout:      3 * time.Second,
 			IdleTimeout:       4 * time.Second,
 			ShutdownGrace:     90 * time.Second,
+			ShutdownDelay:     10 * time.Second,
 		},
 		Gupshup: GupshupConfig{
 			BaseURL:             "https://partner.gupshup.io",

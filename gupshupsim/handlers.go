@@ -222,6 +222,7 @@ type loginResponse struct {
 func (s *Sim) login(w http.ResponseWriter, rec Request) {
 	s.mu.Lock()
 	ok, wait := s.allow(&s.logins, LoginRateLimit, s.now())
+	wantEmail, wantSecret := s.email, s.secret
 	s.mu.Unlock()
 	if !ok {
 		writeTooMany(w, wait)
@@ -229,9 +230,9 @@ func (s *Sim) login(w http.ResponseWriter, rec Request) {
 	}
 	form := rec.Form
 	email := form.Get("email")
-	valid := email != "" && email == s.email &&
-		((form.Has("password") && form.Get("password") == s.secret) ||
-			(form.Has("secret") && form.Get("secret") == s.secret))
+	valid := email != "" && email == wantEmail &&
+		((form.Has("password") && form.Get("password") == wantSecret) ||
+			(form.Has("secret") && form.Get("secret") == wantSecret))
 	if !valid {
 		writeError(w, http.StatusUnauthorized, msgInvalidCredentials)
 		return
@@ -244,7 +245,7 @@ func (s *Sim) login(w http.ResponseWriter, rec Request) {
 		Token:               tok,
 		ID:                  1003,
 		Name:                "Sim Partner",
-		Email:               s.email,
+		Email:               wantEmail,
 		Admin:               true,
 		BillingType:         "POSTPAID",
 		EnableWallet:        true,

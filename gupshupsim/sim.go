@@ -242,36 +242,76 @@ func New(opts Options) *Sim {
 	if s.secret == "" {
 		s.secret = DefaultPartnerSecret
 	}
-	created := s.now().UnixMilli()
 	for _, a := range opts.Apps {
-		if a.ID == "" {
-			panic("gupshupsim: app with empty ID")
-		}
-		if _, dup := s.apps[a.ID]; dup {
-			panic(fmt.Sprintf("gupshupsim: duplicate app ID %q", a.ID))
-		}
-		if a.Token == "" {
-			a.Token = newAppToken()
-		}
-		if a.PhoneNumberID == "" {
-			a.PhoneNumberID = derivedDigits(a.ID, "phone-number-id", "1", 15)
-		}
-		if a.DisplayPhoneNumber == "" {
-			a.DisplayPhoneNumber = derivedDigits(a.ID, "display-phone-number", "919", 12)
-		}
-		if a.WABAID == "" {
-			a.WABAID = derivedDigits(a.ID, "waba-id", "2", 15)
-		}
-		s.apps[a.ID] = &appState{
-			App:          a,
-			authoriserID: randomHex(16),
-			requestorID:  randomHex(16),
-			createdOn:    created,
-			modifiedOn:   created,
+		if err := s.addApp(a); err != nil {
+			panic(err.Error())
 		}
 	}
 	s.addOptionTemplates(opts.Templates)
 	return s
+}
+
+// AddApp adds an app to a running simulator (as if it had been created in
+// the partner portal), with the defaults New gives. It fails for an empty
+// or known ID.
+func (s *Sim) AddApp(a App) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addApp(a)
+}
+
+// addApp adds a with New's defaults; s.mu is held or s is not shared yet.
+func (s *Sim) addApp(a App) error {
+	if a.ID == "" {
+		return errors.New("gupshupsim: app with empty ID")
+	}
+	if _, dup := s.apps[a.ID]; dup {
+		return fmt.Errorf("gupshupsim: duplicate app ID %q", a.ID)
+	}
+	if a.Token == "" {
+		a.Token = newAppToken()
+	}
+	if a.PhoneNumberID == "" {
+		a.PhoneNumberID = derivedDigits(a.ID, "phone-number-id", "1", 15)
+	}
+	if a.DisplayPhoneNumber == "" {
+		a.DisplayPhoneNumber = derivedDigits(a.ID, "display-phone-number", "919", 12)
+	}
+	if a.WABAID == "" {
+		a.WABAID = derivedDigits(a.ID, "waba-id", "2", 15)
+	}
+	created := s.now().UnixMilli()
+	s.apps[a.ID] = &appState{
+		App:          a,
+		authoriserID: randomHex(16),
+		requestorID:  randomHex(16),
+		createdOn:    created,
+		modifiedOn:   created,
+	}
+	return nil
+}
+
+// SetAppToken makes token the app's only valid token (as RotateAppToken,
+// with a token of the caller's choosing). It reports false for an unknown
+// app or an empty token.
+func (s *Sim) SetAppToken(appID, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.apps[appID]
+	if !ok || token == "" {
+		return false
+	}
+	a.Token = token
+	a.modifiedOn = s.now().UnixMilli()
+	return true
+}
+
+// SetPartnerCredentials replaces the credentials login accepts; partner
+// tokens already issued stay valid.
+func (s *Sim) SetPartnerCredentials(email, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.email, s.secret = email, secret
 }
 
 // App returns the app as the simulator knows it (current token, derived

@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
-	"waproxy/auth"
 	"waproxy/templates"
 	"waproxy/translate"
 	"waproxy/upstream"
@@ -42,24 +41,20 @@ func (f *listFailure) Error() string {
 }
 
 // templateLister fetches an app's templates for the cache, with the app
-// token of the phone number the app serves (refreshed once on a 401).
+// token of the phone number the app serves (refreshed once on a 401). The
+// number is looked up per call, so numbers added by a config reload work.
 type templateLister struct {
 	s      *Server
-	byApp  map[string]*auth.Phone
 	logger *zap.Logger
 }
 
 func newTemplateLister(s *Server) *templateLister {
-	l := &templateLister{s: s, byApp: map[string]*auth.Phone{}, logger: s.opt.Logger}
-	for _, p := range s.opt.Directory.Phones() {
-		l.byApp[p.AppID] = p
-	}
-	return l
+	return &templateLister{s: s, logger: s.opt.Logger}
 }
 
 // List implements templates.Lister.
 func (l *templateLister) List(ctx context.Context, appID string) ([]translate.V2Template, error) {
-	p, ok := l.byApp[appID]
+	p, ok := l.s.opt.Directory.PhoneOfApp(appID)
 	if !ok {
 		return nil, errors.New("template list: unknown app " + appID)
 	}

@@ -28,14 +28,9 @@ func (r *Relay) Start() {
 	if r.cancel != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	for _, t := range r.targets {
-		r.loops.Add(1)
-		go func(t *target) {
-			defer r.loops.Done()
-			r.dispatch(ctx, t)
-		}(t)
+	r.runCtx, r.cancel = context.WithCancel(context.Background())
+	for _, t := range r.routes.Load().targets {
+		r.startTarget(t)
 	}
 }
 

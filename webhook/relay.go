@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -105,25 +106,20 @@ type Options struct {
 
 // Relay accepts callbacks and delivers webhooks.
 type Relay struct {
-	opt     Options
-	q       store.Queue
-	log     *zap.Logger
-	m       *metrics.Metrics
-	sources map[string]*Source
-	targets map[string]*target
+	opt    Options
+	q      store.Queue
+	log    *zap.Logger
+	m      *metrics.Metrics
+	routes atomic.Pointer[routes] // replaced by Update
 
 	verifyMu sync.Mutex
 	verified map[string]string
 
 	runMu   sync.Mutex
+	runCtx  context.Context // set by Start; parent of every dispatcher's
 	cancel  context.CancelFunc
 	loops   sync.WaitGroup
 	flights sync.WaitGroup
-}
-
-type target struct {
-	Target
-	wake chan struct{}
 }
 
 // New checks the options and builds a Relay; Start begins delivery.
@@ -159,30 +155,17 @@ func New(opt Options) (*Relay, error) {
 	if opt.Jitter == nil {
 		opt.Jitter = rand.Float64
 	}
-	r := &Relay{opt: opt, q: opt.Queue, log: opt.Logger, m: opt.Metrics,
-		sources: map[string]*Source{}, targets: map[string]*target{}, verified: map[string]string{}}
-	for _, t := range opt.Targets {
-		if t.Tenant == "" || t.URL == "" || t.AppSecret == "" {
-			return nil, fmt.Errorf("webhook: target %q needs a url and an app secret", t.Tenant)
-		}
-		if t.Concurrency <= 0 {
-			t.Concurrency = 4
-		}
-		r.targets[t.Tenant] = &target{Target: t, wake: make(chan struct{}, 1)}
+	r := &Relay{opt: opt, q: opt.Queue, log: opt.Logger, m: opt.Metrics, verified: map[string]string{}}
+	rt, err := buildRoutes(opt.Targets, opt.Sources, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range rt.targets {
 		if t.VerifyToken != "" {
 			r.verified[t.Tenant] = "unverified"
 		}
 	}
-	for i := range opt.Sources {
-		s := opt.Sources[i]
-		if _, ok := r.targets[s.Tenant]; !ok {
-			continue // the tenant has no webhook: its callbacks are refused
-		}
-		if s.Secret == "" {
-			return nil, fmt.Errorf("webhook: app %s has no callback secret", s.AppID)
-		}
-		r.sources[s.AppID] = &s
-	}
+	r.routes.Store(rt)
 	return r, nil
 }
 
@@ -207,7 +190,7 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 	if !r.allowed(req.RemoteAddr) {
 		return reject(http.StatusForbidden, "forbidden")
 	}
-	src, ok := r.sources[app]
+	src, ok := r.routes.Load().sources[app]
 	if !ok {
 		return reject(http.StatusNotFound, "unknown_app")
 	}
@@ -349,7 +332,7 @@ func (r *Relay) allowed(remote string) bool {
 }
 
 func (r *Relay) wake(tenant string) {
-	if t, ok := r.targets[tenant]; ok {
+	if t, ok := r.routes.Load().target(tenant); ok {
 		select {
 		case t.wake <- struct{}{}:
 		default:

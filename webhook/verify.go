@@ -31,7 +31,7 @@ type VerifyResult struct {
 // for VerifyStatus.
 func (r *Relay) Verify(ctx context.Context) []VerifyResult {
 	var out []VerifyResult
-	for _, t := range r.targets {
+	for _, t := range r.routes.Load().targets {
 		if t.VerifyToken == "" {
 			continue
 		}
@@ -44,10 +44,13 @@ func (r *Relay) Verify(ctx context.Context) []VerifyResult {
 			r.log.Info("webhook verified", zap.String("tenant", t.Tenant))
 		}
 		r.verifyMu.Lock()
-		if res.OK {
-			r.verified[t.Tenant] = "verified"
-		} else {
-			r.verified[t.Tenant] = "failed: " + res.Detail
+		if cur, ok := r.routes.Load().target(t.Tenant); ok && cur == t {
+			// Not recorded when a reload replaced or removed the target meanwhile.
+			if res.OK {
+				r.verified[t.Tenant] = "verified"
+			} else {
+				r.verified[t.Tenant] = "failed: " + res.Detail
+			}
 		}
 		r.verifyMu.Unlock()
 		out = append(out, res)

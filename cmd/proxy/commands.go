@@ -29,6 +29,10 @@ type command struct {
 	subs []*command
 	// setup defines the command's flags and returns what runs it.
 	setup func(fs *flag.FlagSet) action
+	// ownSignals: the command handles SIGINT, SIGTERM and SIGHUP itself
+	// (serve: SIGHUP reloads, a second SIGTERM cuts the shutdown delay
+	// short); others get a context that those signals cancel.
+	ownSignals bool
 }
 
 // action runs a command whose flags are parsed.
@@ -90,11 +94,15 @@ var commands = []*command{
 		args:  "[-config FILE]",
 		short: "serve the API (the default command)",
 		long: `Serve loads the config file, serves the API on listen (and tls.listen), and
-runs until SIGINT or SIGTERM, then drains in-flight requests for up to
-server.shutdown_grace. "proxy -config FILE" is "proxy serve -config FILE".`,
+runs until SIGINT or SIGTERM: then /readyz answers 503, the listeners serve on
+for server.shutdown_delay (a second signal cuts it short), and in-flight
+requests drain for up to server.shutdown_grace. SIGHUP re-reads the config
+file and applies its tenants, tokens and webhooks; on any error the running
+config stays. "proxy -config FILE" is "proxy serve -config FILE".`,
+		ownSignals: true,
 		setup: func(fs *flag.FlagSet) action {
-			return withConfig(fs, func(ctx context.Context, c *cli, _ string, cfg *config.Config) error {
-				return serve(ctx, cfg, c.stderr)
+			return withConfig(fs, func(ctx context.Context, c *cli, path string, cfg *config.Config) error {
+				return serve(ctx, cfg, path, c.stderr)
 			})
 		},
 	},

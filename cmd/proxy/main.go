@@ -146,8 +146,12 @@ func (c *cli) execute(cmd *command, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError(cmd, "unexpected argument %q", fs.Arg(0))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
+	if !cmd.ownSignals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	err := act(ctx, c)
 	if e, ok := errors.AsType[*exitError](err); ok && e.code == exitUsage && e.usage == nil {
 		e.usage = cmd // a flag value the command itself found wrong

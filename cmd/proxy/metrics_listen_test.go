@@ -106,7 +106,7 @@ tenants:
 	log := make(lines, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log) }()
+	go func() { done <- serve(ctx, cfg, "", log) }()
 	defer func() {
 		cancel()
 		select {

@@ -15,8 +15,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// serve wires the parts together and runs until ctx ends, then drains.
-func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
+// serve wires the parts together and runs until SIGINT/SIGTERM or until ctx
+// ends; then /readyz answers 503, the listeners serve on for
+// server.shutdown_delay, and the bounded drain follows. SIGHUP re-reads
+// cfgPath and reloads what can be reloaded (app.Reload).
+func serve(ctx context.Context, cfg *config.Config, cfgPath string, logOut io.Writer) error {
+	sigs, stopSignals := notifySignals()
+	defer stopSignals()
 	log, err := newLogger(cfg.LogLevel, logOut)
 	if err != nil {
 		return err
@@ -93,14 +98,14 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		}
 	}
 
-	select {
-	case err := <-errc:
+	reload := func() { reloadConfig(ctx, a, cfgPath, log) }
+	if err := awaitStop(ctx, sigs, errc, reload, log); err != nil {
 		_ = srv.Close() // the other listener too
 		return err
-	case <-ctx.Done():
 	}
-	log.Info("shutting down", zap.Duration("grace", cfg.Server.ShutdownGrace))
 	h.SetReady(false)
+	shutdownDelay(sigs, cfg.Server.ShutdownDelay, log)
+	log.Info("shutting down", zap.Duration("grace", cfg.Server.ShutdownGrace))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
