@@ -92,7 +92,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics, default a fresh registry.
 	Metrics *metrics.Metrics
-	// Now is the clock, default time.Now.
+	// Now is the wall clock, default time.Now. The relay reads it once, in
+	// New, and advances its own clock from there by the monotonic clock
+	// (see steadyClock): delivery and retry times do not move when the
+	// wall clock drifts or steps.
 	Now func() time.Time
 	// Jitter returns a number in [0,1) that spreads retry delays, default
 	// math/rand.
@@ -156,6 +159,7 @@ func New(opt Options) (*Relay, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	opt.Now = steadyClock(opt.Now)
 	if opt.Jitter == nil {
 		opt.Jitter = rand.Float64
 	}
