@@ -264,22 +264,22 @@ func (p *faultProxy) start() {
 // soon as the process exits.
 func (p *faultProxy) waitReady() {
 	p.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := eventually(15*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.cur.exited:
 			p.t.Fatalf("proxy exited at start-up: %v", p.cur.err)
 		default:
 		}
-		if resp, err := faultClient.Get(p.setup.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		resp, err := faultClient.Get(p.setup.base + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ready {
+		p.t.Fatal("proxy never became ready")
 	}
-	p.t.Fatal("proxy never became ready")
 }
 
 // kill sends SIGKILL and waits for the process to go.
@@ -555,12 +555,8 @@ func (h *faultHook) totalOK() int {
 // faultWait polls cond until it holds or d passes.
 func faultWait(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(d, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out after %s waiting for %s", d, what)
 	}
 }
 
@@ -569,10 +565,9 @@ func faultWait(t *testing.T, d time.Duration, what string, cond func() bool) {
 func (p *faultProxy) waitMetrics(d time.Duration, want map[string]float64) map[string]float64 {
 	p.t.Helper()
 	var last map[string]float64
-	deadline := time.Now().Add(d)
-	for {
-		last = p.metrics()
-		missing := ""
+	missing := ""
+	if !eventually(d, 20*time.Millisecond, func() bool {
+		last, missing = p.metrics(), ""
 		if last == nil {
 			missing = "\n  /metrics unreachable"
 		}
@@ -581,14 +576,11 @@ func (p *faultProxy) waitMetrics(d time.Duration, want map[string]float64) map[s
 				missing += fmt.Sprintf("\n  %s = %v, want %v", series, got, v)
 			}
 		}
-		if missing == "" {
-			return last
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("metrics after %s:%s", d, missing)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return missing == ""
+	}) {
+		p.t.Fatalf("metrics after %s:%s", d, missing)
 	}
+	return last
 }
 
 func faultKeys(prefix string, n int) (gsIDs, keys []string) {
@@ -713,12 +705,12 @@ func TestRelayEndpointDownThenUp(t *testing.T) {
 	for _, id := range gsIDs {
 		p.postStatus(id, "sent")
 	}
-	// Every event has failed at least once, and the endpoint has been
-	// down for a second.
-	faultWait(t, 10*time.Second, "10 refused attempts", func() bool {
-		return p.metrics()[faultDeliveries("error")] >= 10
+	// The endpoint stays down through several backoff rounds: 40 refused
+	// attempts, four per event on average (counted, not timed, so a slow
+	// machine cannot shorten the outage).
+	faultWait(t, 20*time.Second, "40 refused attempts", func() bool {
+		return p.metrics()[faultDeliveries("error")] >= 40
 	})
-	time.Sleep(time.Until(down.Add(time.Second)))
 	refused := p.metrics()[faultDeliveries("error")]
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -911,7 +903,10 @@ func TestIntakeDuplicateAcrossRestart(t *testing.T) {
 		status := []string{"delivered", "read"}[i]
 		p.postStatus("gs-dup-1", status)
 		faultWait(t, 10*time.Second, "the "+status+" status", func() bool { _, ok := hook.count("gs-dup-1:" + status); return ok == 1 })
-		time.Sleep(100 * time.Millisecond) // five poll intervals
+		// An empty queue means every queued event was answered (an event
+		// leaves the queue only after its POST): a duplicate that had been
+		// queued would have reached the hook by now.
+		p.waitMetrics(5*time.Second, map[string]float64{faultQueueDepthSeries: 0})
 		if all, _ := hook.count("gs-dup-1:sent"); all != 1 {
 			t.Fatalf("the duplicate callback was delivered again after restart %d: %d requests", i+1, all)
 		}
