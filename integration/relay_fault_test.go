@@ -929,14 +929,35 @@ func TestRelayReplayedDeadLetterIsRetried(t *testing.T) {
 	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: 300 * time.Millisecond, adminToken: admin})
 	p := startFaultProxy(t, s)
 	const key = "gs-replay-1:sent"
-	posted := time.Now()
 	p.postStatus("gs-replay-1", "sent")
 	p.waitMetrics(5*time.Second, map[string]float64{faultDeadGaugeSeries: 1})
 	before, _ := hook.count(key)
-	// Replay once the horizon has passed, as an operator would (usually
-	// days later): the event may have been dead-lettered up to a backoff
-	// before its horizon ended.
-	time.Sleep(time.Until(posted.Add(400 * time.Millisecond)))
+	// Replay once the horizon has passed since the event's creation (as
+	// the relay recorded it), as an operator would (usually days later):
+	// the event may have been dead-lettered up to a backoff before its
+	// horizon ended.
+	adminGet := func(path string) []byte {
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := faultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	createdAt := gjson.GetBytes(adminGet("/admin/deadletters"), "data.0.created").Str
+	created, err := time.Parse(time.RFC3339Nano, createdAt)
+	if err != nil {
+		t.Fatalf("dead letter created %q: %v", createdAt, err)
+	}
+	faultWait(t, 5*time.Second, "the horizon since the event's creation", func() bool {
+		return time.Since(created) > 400*time.Millisecond
+	})
 
 	// After the replay: one more 503, then 200.
 	hook.setAnswer(func(_ *http.Request, _ string, attempt int) int {
