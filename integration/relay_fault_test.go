@@ -833,13 +833,15 @@ func TestRelayTimeoutsAndServerErrors(t *testing.T) {
 func TestDeadLettersCLI(t *testing.T) {
 	hook := newFaultHook(t)
 	hook.setAnswer(func(*http.Request, string, int) int { return http.StatusInternalServerError })
-	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: 300 * time.Millisecond})
+	// A horizon of a second leaves room for several 50ms-backoff attempts
+	// even when the first one is slow to start on a loaded machine.
+	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: time.Second})
 	p := startFaultProxy(t, s)
 	p.postStatus("gs-dead-1", "sent")
 	p.waitMetrics(5*time.Second, map[string]float64{faultDeadGaugeSeries: 1, faultDeadTotalSeries: 1, faultQueueDepthSeries: 0})
 	attempts, _ := hook.count("gs-dead-1:sent")
 	if attempts < 2 {
-		t.Errorf("dead-lettered after %d attempts within a 300ms horizon with a 50ms backoff", attempts)
+		t.Errorf("dead-lettered after %d attempts within a 1s horizon with a 50ms backoff", attempts)
 	}
 
 	// The running proxy holds the store.
