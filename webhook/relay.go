@@ -361,6 +361,12 @@ func (r *Relay) wake(tenant string) {
 	}
 }
 
+// Now reads the relay's clock, which due times in its queue are measured
+// on (see Options.Now). Whoever makes events due "now" in the running
+// relay (a replay of dead letters) should take the time from here: after a
+// wall-clock step time.Now would be off by the step.
+func (r *Relay) Now() time.Time { return r.opt.Now() }
+
 // WAMID looks a Gupshup message id up in the id map (for outbound
 // context/reaction/mark-as-read ids).
 func (r *Relay) WAMID(ctx context.Context, gsID string) (string, bool) {
