@@ -140,12 +140,17 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	tests := []struct {
 		name string
 		rate float64
-		step time.Duration // applied to the wall clock once the retry is scheduled
+		early time.Duration // applied to the wall clock after the relay started, before the event
+		step  time.Duration // applied to the wall clock once the retry is scheduled
+		date  bool          // Retry-After as an HTTP date (a second from now) instead of "1"
 	}{
-		{"a true wall clock", 1, 0},
-		{"a wall clock running 1% fast does not shorten the wait", 1.01, 0},
-		{"a wall clock stepped forward an hour does not fire the retry early", 1, time.Hour},
-		{"a wall clock stepped back an hour does not hold the retry back", 1, -time.Hour},
+		{"a true wall clock", 1, 0, 0, false},
+		{"an HTTP date is read against the wall clock", 1, 0, 0, true},
+		{"an HTTP date is read against the wall clock as it is now", 1, time.Hour, 0, true},
+		{"a wall clock running 1% fast does not shorten the wait", 1.01, 0, 0, false},
+		{"a wall clock stepped forward an hour does not fire the retry early", 1, 0, time.Hour, false},
+		{"a wall clock stepped back an hour does not hold the retry back", 1, 0, -time.Hour, false},
+		{"a wall clock stepped back after an HTTP date does not hold the retry back", 1, 0, -time.Hour, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,12 +160,19 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 				nw := newNetwork()
 				rc := newReceiver(nw, "tenant-a.test", func(n int, w http.ResponseWriter) {
 					if n == 1 {
-						w.Header().Set("Retry-After", "1")
+						ra := "1"
+						if tt.date {
+							// The bubble's clock starts on a whole second, and
+							// the first attempt is made at once.
+							ra = wall.now().Add(time.Second).Format(http.TimeFormat)
+						}
+						w.Header().Set("Retry-After", ra)
 						w.WriteHeader(http.StatusServiceUnavailable)
 					}
 				})
 				f := newRelay(t, nw, []Target{{Tenant: "a", URL: rc.URL, AppSecret: appSec}}, func(o *Options) { o.Now = wall.now })
 				f.relay.Start()
+				wall.offset.Add(int64(tt.early))
 				f.post(t, appA, secretA, statusCallback("gs-1", "sent"))
 				// Once the bubble is quiescent after the first attempt, its
 				// retry has been scheduled.

@@ -109,6 +109,7 @@ type Options struct {
 // Relay accepts callbacks and delivers webhooks.
 type Relay struct {
 	opt     Options
+	wall    func() time.Time // Options.Now as given: HTTP dates are wall-clock
 	q       store.Queue
 	log     *zap.Logger
 	m       *metrics.Metrics
@@ -159,11 +160,12 @@ func New(opt Options) (*Relay, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	opt.Now = steadyClock(opt.Now)
+	wall := opt.Now
+	opt.Now = steadyClock(wall)
 	if opt.Jitter == nil {
 		opt.Jitter = rand.Float64
 	}
-	r := &Relay{opt: opt, q: opt.Queue, log: opt.Logger, m: opt.Metrics,
+	r := &Relay{opt: opt, wall: wall, q: opt.Queue, log: opt.Logger, m: opt.Metrics,
 		sources: map[string]*Source{}, targets: map[string]*target{}, verified: map[string]string{}}
 	for _, t := range opt.Targets {
 		if t.Tenant == "" || t.URL == "" || t.AppSecret == "" {
