@@ -138,8 +138,8 @@ func (w *steppingWall) now() time.Time {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		rate float64
+		name  string
+		rate  float64
 		early time.Duration // applied to the wall clock after the relay started, before the event
 		step  time.Duration // applied to the wall clock once the retry is scheduled
 		date  bool          // Retry-After as an HTTP date (a second from now) instead of "1"
