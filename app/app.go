@@ -316,6 +316,7 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 	opts.Intake = r
 	opts.IDs = r
 	opts.DeadLetters = q
+	opts.ReplayNow = r.Now
 	opts.AdminToken = cfg.Admin.Token
 	opts.Readiness = r.VerifyStatus
 	return nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"waproxy/auth"
@@ -291,94 +292,100 @@ func TestTokensAppTokenLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api, clk := newFakeAPI(), newFakeClock()
-			tk := newPartnerTokens(api, clk)
-			_, p1, _ := phones(t)
-			mustToken(t, tk, p1)
-			clk.Advance(tt.age)
-			if got := mustToken(t, tk, p1); got != tt.wantToken {
-				t.Errorf("Token after %v = %q, want %q", tt.age, got, tt.wantToken)
-			}
-			// A refresh that should not happen would start at once.
-			time.Sleep(20 * time.Millisecond)
-			if _, f := api.counts(); f != tt.wantFetches {
-				t.Errorf("fetches = %d, want %d", f, tt.wantFetches)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				api, clk := newFakeAPI(), newFakeClock()
+				tk := newPartnerTokens(api, clk)
+				_, p1, _ := phones(t)
+				mustToken(t, tk, p1)
+				clk.Advance(tt.age)
+				if got := mustToken(t, tk, p1); got != tt.wantToken {
+					t.Errorf("Token after %v = %q, want %q", tt.age, got, tt.wantToken)
+				}
+				// Once every goroutine is blocked, a refresh that should
+				// not happen would have been made.
+				synctest.Wait()
+				if _, f := api.counts(); f != tt.wantFetches {
+					t.Errorf("fetches = %d, want %d", f, tt.wantFetches)
+				}
+			})
 		})
 	}
 }
 
 func TestTokensDefaultTTLs(t *testing.T) {
 	t.Parallel()
-	api, clk := newFakeAPI(), newFakeClock()
-	tk := auth.NewTokens(api, auth.TokensConfig{Email: testEmail, Secret: testSecret, Now: clk.Now})
-	_, p1, _ := phones(t)
-	mustToken(t, tk, p1)
+	synctest.Test(t, func(t *testing.T) {
+		api, clk := newFakeAPI(), newFakeClock()
+		tk := auth.NewTokens(api, auth.TokensConfig{Email: testEmail, Secret: testSecret, Now: clk.Now})
+		_, p1, _ := phones(t)
+		mustToken(t, tk, p1)
 
-	clk.Advance(19 * time.Hour) // before the last tenth of 22h
-	if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
-		t.Errorf("Token at 19h = %q, want cached app-p1-tok-1", got)
-	}
-	time.Sleep(20 * time.Millisecond)
-	api.wantCounts(t, 1, 1)
+		clk.Advance(19 * time.Hour) // before the last tenth of 22h
+		if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
+			t.Errorf("Token at 19h = %q, want cached app-p1-tok-1", got)
+		}
+		synctest.Wait() // no background refresh started
+		api.wantCounts(t, 1, 1)
 
-	clk.Advance(3 * time.Hour) // 22h: both the app token and the login expired
-	if got := mustToken(t, tk, p1); got != "app-p1-tok-2" {
-		t.Errorf("Token at 22h = %q, want app-p1-tok-2", got)
-	}
-	api.wantCounts(t, 2, 2)
+		clk.Advance(3 * time.Hour) // 22h: both the app token and the login expired
+		if got := mustToken(t, tk, p1); got != "app-p1-tok-2" {
+			t.Errorf("Token at 22h = %q, want app-p1-tok-2", got)
+		}
+		api.wantCounts(t, 2, 2)
+	})
 }
 
 func TestTokensRefreshAheadInLastTenth(t *testing.T) {
 	t.Parallel()
-	api, clk := newFakeAPI(), newFakeClock()
-	tk := newPartnerTokens(api, clk)
-	_, p1, _ := phones(t)
-	mustToken(t, tk, p1)
-	waitFor(t, api.entered, "first fetch")
-	waitFor(t, api.answered, "first fetch")
+	synctest.Test(t, func(t *testing.T) {
+		api, clk := newFakeAPI(), newFakeClock()
+		tk := newPartnerTokens(api, clk)
+		_, p1, _ := phones(t)
+		mustToken(t, tk, p1)
+		waitFor(t, api.entered, "first fetch")
+		waitFor(t, api.answered, "first fetch")
 
-	clk.Advance(testTTL - testTTL/20)
-	release := api.blockFetches()
-	defer release()
+		clk.Advance(testTTL - testTTL/20)
+		release := api.blockFetches()
+		defer release()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	start := time.Now()
-	got, err := tk.Token(ctx, p1)
-	cancel() // the caller leaving must not stop the refresh
-	if err != nil || got != "app-p1-tok-1" {
-		t.Fatalf("Token in last tenth = %q, %v; want cached app-p1-tok-1", got, err)
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("Token in last tenth took %v while the refresh was blocked", d)
-	}
-	waitFor(t, api.entered, "background refresh")
-
-	// More callers while the refresh runs still get the cached token and
-	// join the refresh in flight.
-	for range 10 {
-		if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
-			t.Fatalf("Token during refresh = %q, want app-p1-tok-1", got)
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		got, err := tk.Token(ctx, p1)
+		cancel() // the caller leaving must not stop the refresh
+		if err != nil || got != "app-p1-tok-1" {
+			t.Fatalf("Token in last tenth = %q, %v; want cached app-p1-tok-1", got, err)
 		}
-	}
-	release()
-	waitFor(t, api.answered, "background refresh answer")
-
-	deadline := time.Now().Add(waitLimit)
-	for mustToken(t, tk, p1) != "app-p1-tok-2" {
-		if time.Now().After(deadline) {
-			t.Fatal("refreshed token never served")
+		// The bubble's clock moves only when every goroutine waits: a
+		// Token that had waited for the blocked refresh would show it.
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Token in last tenth waited %v while the refresh was blocked", d)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	api.wantCounts(t, 1, 2)
-	api.mu.Lock()
-	fetchCtx := slices.Clone(api.fetchCtx)
-	api.mu.Unlock()
-	if fetchCtx[1] != nil {
-		t.Errorf("background refresh saw context error %v", fetchCtx[1])
-	}
+		waitFor(t, api.entered, "background refresh")
+
+		// More callers while the refresh runs still get the cached token and
+		// join the refresh in flight.
+		for range 10 {
+			if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
+				t.Fatalf("Token during refresh = %q, want app-p1-tok-1", got)
+			}
+		}
+		release()
+		waitFor(t, api.answered, "background refresh answer")
+
+		synctest.Wait() // the refresh has stored its token
+		if got := mustToken(t, tk, p1); got != "app-p1-tok-2" {
+			t.Fatalf("Token after the refresh = %q, want app-p1-tok-2", got)
+		}
+		synctest.Wait()
+		api.wantCounts(t, 1, 2)
+		api.mu.Lock()
+		fetchCtx := slices.Clone(api.fetchCtx)
+		api.mu.Unlock()
+		if fetchCtx[1] != nil {
+			t.Errorf("background refresh saw context error %v", fetchCtx[1])
+		}
+	})
 }
 
 // newTokensWith builds Tokens on api, passing a nil *fakeAPI as a nil
@@ -407,56 +414,60 @@ func inRefreshWindowWithFailingFetches(t *testing.T) (*fakeAPI, *fakeClock, *aut
 
 func TestTokensFailedRefreshAheadKeepsCachedToken(t *testing.T) {
 	t.Parallel()
-	api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
-	if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
-		t.Fatalf("Token in last tenth = %q, want cached app-p1-tok-1", got)
-	}
-	waitFor(t, api.answered, "failed background refresh")
-	if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
-		t.Fatalf("Token after failed refresh = %q, want cached app-p1-tok-1", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
+		if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
+			t.Fatalf("Token in last tenth = %q, want cached app-p1-tok-1", got)
+		}
+		waitFor(t, api.answered, "failed background refresh")
+		if got := mustToken(t, tk, p1); got != "app-p1-tok-1" {
+			t.Fatalf("Token after failed refresh = %q, want cached app-p1-tok-1", got)
+		}
 
-	clk.Advance(testTTL / 10)
-	_, err := tk.Token(context.Background(), p1)
-	var se interface{ HTTPStatus() int }
-	if !errors.As(err, &se) || se.HTTPStatus() != 500 {
-		t.Fatalf("Token after expiry with upstream failing = %v, want the 500", err)
-	}
+		clk.Advance(testTTL / 10)
+		_, err := tk.Token(context.Background(), p1)
+		var se interface{ HTTPStatus() int }
+		if !errors.As(err, &se) || se.HTTPStatus() != 500 {
+			t.Fatalf("Token after expiry with upstream failing = %v, want the 500", err)
+		}
+	})
 }
 
 func TestTokensColdCacheSingleflight(t *testing.T) {
 	t.Parallel()
-	api, clk := newFakeAPI(), newFakeClock()
-	tk := newPartnerTokens(api, clk)
-	_, p1, _ := phones(t)
-	release := api.blockFetches()
-	defer release()
+	synctest.Test(t, func(t *testing.T) {
+		api, clk := newFakeAPI(), newFakeClock()
+		tk := newPartnerTokens(api, clk)
+		_, p1, _ := phones(t)
+		release := api.blockFetches()
+		defer release()
 
-	const n = 100
-	var started, done sync.WaitGroup
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		started.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			started.Done()
-			tokens[i], errs[i] = tk.Token(context.Background(), p1)
-		}()
-	}
-	started.Wait()
-	waitFor(t, api.entered, "the fetch")
-	time.Sleep(20 * time.Millisecond)
-	release()
-	done.Wait()
-
-	for i := range n {
-		if errs[i] != nil || tokens[i] != "app-p1-tok-1" {
-			t.Fatalf("caller %d got %q, %v; want app-p1-tok-1", i, tokens[i], errs[i])
+		const n = 100
+		var started, done sync.WaitGroup
+		tokens := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			started.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				started.Done()
+				tokens[i], errs[i] = tk.Token(context.Background(), p1)
+			}()
 		}
-	}
-	api.wantCounts(t, 1, 1)
+		started.Wait()
+		waitFor(t, api.entered, "the fetch")
+		synctest.Wait() // every caller is waiting on the shared fetch
+		release()
+		done.Wait()
+
+		for i := range n {
+			if errs[i] != nil || tokens[i] != "app-p1-tok-1" {
+				t.Fatalf("caller %d got %q, %v; want app-p1-tok-1", i, tokens[i], errs[i])
+			}
+		}
+		api.wantCounts(t, 1, 1)
+	})
 }
 
 func TestTokensRefresh(t *testing.T) {
@@ -527,36 +538,38 @@ func TestTokensConcurrentRefreshSharesOneFetch(t *testing.T) {
 	for _, n := range []int{2, 20} {
 		t.Run(fmt.Sprintf("%d callers", n), func(t *testing.T) {
 			t.Parallel()
-			api, clk := newFakeAPI(), newFakeClock()
-			tk := newPartnerTokens(api, clk)
-			_, p1, _ := phones(t)
-			rejected := mustToken(t, tk, p1)
-			waitFor(t, api.entered, "priming fetch")
-			release := api.blockFetches()
-			defer release()
+			synctest.Test(t, func(t *testing.T) {
+				api, clk := newFakeAPI(), newFakeClock()
+				tk := newPartnerTokens(api, clk)
+				_, p1, _ := phones(t)
+				rejected := mustToken(t, tk, p1)
+				waitFor(t, api.entered, "priming fetch")
+				release := api.blockFetches()
+				defer release()
 
-			type result struct {
-				tok string
-				ok  bool
-				err error
-			}
-			results := make(chan result, n)
-			for range n {
-				go func() {
-					tok, ok, err := tk.Refresh(context.Background(), p1, rejected)
-					results <- result{tok, ok, err}
-				}()
-			}
-			waitFor(t, api.entered, "refresh fetch")
-			time.Sleep(20 * time.Millisecond)
-			release()
-			for range n {
-				r := <-results
-				if r.err != nil || !r.ok || r.tok != "app-p1-tok-2" {
-					t.Errorf("Refresh = %q, %v, %v; want app-p1-tok-2, true, nil", r.tok, r.ok, r.err)
+				type result struct {
+					tok string
+					ok  bool
+					err error
 				}
-			}
-			api.wantCounts(t, 1, 2)
+				results := make(chan result, n)
+				for range n {
+					go func() {
+						tok, ok, err := tk.Refresh(context.Background(), p1, rejected)
+						results <- result{tok, ok, err}
+					}()
+				}
+				waitFor(t, api.entered, "refresh fetch")
+				synctest.Wait() // every caller is waiting on the shared fetch
+				release()
+				for range n {
+					r := <-results
+					if r.err != nil || !r.ok || r.tok != "app-p1-tok-2" {
+						t.Errorf("Refresh = %q, %v, %v; want app-p1-tok-2, true, nil", r.tok, r.ok, r.err)
+					}
+				}
+				api.wantCounts(t, 1, 2)
+			})
 		})
 	}
 }
@@ -754,41 +767,46 @@ func TestTokensPartnerLoginExpiry(t *testing.T) {
 
 func TestTokensSharedFetchSurvivesCallerGivingUp(t *testing.T) {
 	t.Parallel()
-	api, clk := newFakeAPI(), newFakeClock()
-	tk := newPartnerTokens(api, clk)
-	_, p1, _ := phones(t)
-	release := api.blockFetches()
-	defer release()
+	synctest.Test(t, func(t *testing.T) {
+		api, clk := newFakeAPI(), newFakeClock()
+		tk := newPartnerTokens(api, clk)
+		_, p1, _ := phones(t)
+		release := api.blockFetches()
+		defer release()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	first := make(chan error, 1)
-	go func() {
-		_, err := tk.Token(ctx, p1)
-		first <- err
-	}()
-	waitFor(t, api.entered, "the fetch")
-	second := make(chan string, 1)
-	go func() {
-		tok, _ := tk.Token(context.Background(), p1)
-		second <- tok
-	}()
-	cancel()
-	time.Sleep(20 * time.Millisecond)
-	release()
-	select {
-	case tok := <-second:
-		if tok != "app-p1-tok-1" {
-			t.Errorf("other caller got %q, want app-p1-tok-1", tok)
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, err := tk.Token(ctx, p1)
+			first <- err
+		}()
+		waitFor(t, api.entered, "the fetch")
+		second := make(chan string, 1)
+		go func() {
+			tok, _ := tk.Token(context.Background(), p1)
+			second <- tok
+		}()
+		cancel()
+		// The first caller has left and the second waits on the fetch.
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled caller err = %v, want context.Canceled", err)
 		}
-	case <-time.After(waitLimit):
-		t.Fatal("other caller never answered")
-	}
-	<-first
-	api.mu.Lock()
-	defer api.mu.Unlock()
-	if len(api.fetchCtx) != 1 || api.fetchCtx[0] != nil {
-		t.Errorf("fetch contexts = %v, want one uncancelled fetch", api.fetchCtx)
-	}
+		synctest.Wait()
+		release()
+		select {
+		case tok := <-second:
+			if tok != "app-p1-tok-1" {
+				t.Errorf("other caller got %q, want app-p1-tok-1", tok)
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("other caller never answered")
+		}
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		if len(api.fetchCtx) != 1 || api.fetchCtx[0] != nil {
+			t.Errorf("fetch contexts = %v, want one uncancelled fetch", api.fetchCtx)
+		}
+	})
 }
 
 func TestTokensWaitingCallerHonoursOwnDeadline(t *testing.T) {
@@ -809,25 +827,28 @@ func TestTokensWaitingCallerHonoursOwnDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api, clk := newFakeAPI(), newFakeClock()
-			tk := newPartnerTokens(api, clk)
-			_, p1, _ := phones(t)
-			release := api.blockFetches()
-			defer release()
-			stop := time.AfterFunc(time.Second, release)
-			defer stop.Stop()
+			synctest.Test(t, func(t *testing.T) {
+				api, clk := newFakeAPI(), newFakeClock()
+				tk := newPartnerTokens(api, clk)
+				_, p1, _ := phones(t)
+				release := api.blockFetches()
+				defer release()
+				stop := time.AfterFunc(time.Second, release)
+				defer stop.Stop()
 
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			err := tt.call(ctx, tk, p1)
-			elapsed := time.Since(start)
-			if elapsed > 300*time.Millisecond {
-				t.Errorf("%s returned after %v although its context ended after 50ms", tt.name, elapsed)
-			}
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("%s err = %v, want context.DeadlineExceeded", tt.name, err)
-			}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				err := tt.call(ctx, tk, p1)
+				// On the bubble's clock the caller returns exactly when its
+				// context ends, while the fetch is held for a second.
+				if elapsed := time.Since(start); elapsed != 50*time.Millisecond {
+					t.Errorf("%s returned after %v, want 50ms (its context's deadline)", tt.name, elapsed)
+				}
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s err = %v, want context.DeadlineExceeded", tt.name, err)
+				}
+			})
 		})
 	}
 }
@@ -837,19 +858,21 @@ func TestTokensWaitingCallerHonoursOwnDeadline(t *testing.T) {
 // one starts.
 func TestTokensFailedRefreshAheadIsSpaced(t *testing.T) {
 	t.Parallel()
-	api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
-	for i := 0; i < 20; i++ {
+	synctest.Test(t, func(t *testing.T) {
+		api, clk, tk, p1 := inRefreshWindowWithFailingFetches(t)
+		for i := 0; i < 20; i++ {
+			mustToken(t, tk, p1)
+		}
+		waitFor(t, api.answered, "failed background refresh")
+		synctest.Wait() // any other refresh would have started by now
+		if _, fetches := api.counts(); fetches != 2 {
+			t.Fatalf("%d fetches after 20 requests in the refresh window, want 2 (one early refresh)", fetches)
+		}
+		clk.Advance(31 * time.Second)
 		mustToken(t, tk, p1)
-	}
-	waitFor(t, api.answered, "failed background refresh")
-	time.Sleep(50 * time.Millisecond)
-	if _, fetches := api.counts(); fetches != 2 {
-		t.Fatalf("%d fetches after 20 requests in the refresh window, want 2 (one early refresh)", fetches)
-	}
-	clk.Advance(31 * time.Second)
-	mustToken(t, tk, p1)
-	waitFor(t, api.answered, "second background refresh")
-	if _, fetches := api.counts(); fetches != 3 {
-		t.Fatalf("%d fetches after the spacing interval, want 3", fetches)
-	}
+		waitFor(t, api.answered, "second background refresh")
+		if _, fetches := api.counts(); fetches != 3 {
+			t.Fatalf("%d fetches after the spacing interval, want 3", fetches)
+		}
+	})
 }

@@ -177,7 +177,41 @@ func (s *Sim) spawn(appID string, match func(*Subscription) bool, run func(ctx c
 			continue
 		}
 		id := sub.ID
-		s.cbWG.Go(func() { run(ctx, id) })
+		if s.cbActive == 0 {
+			s.cbIdle = make(chan struct{})
+		}
+		s.cbActive++
+		s.cbWG.Go(func() {
+			defer s.callbackDone()
+			run(ctx, id)
+		})
+	}
+}
+
+// callbackDone records the end of a callback goroutine.
+func (s *Sim) callbackDone() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cbActive--
+	if s.cbActive == 0 {
+		close(s.cbIdle)
+	}
+}
+
+// WaitCallbacks blocks until every callback started so far has ended
+// (delivered, dropped, given up after its retries, or canceled by Reset or
+// Close), or ctx ends. After it returns nil, no callback arrives that an
+// event before the call caused: tests assert "nothing more was delivered"
+// without sleeping.
+func (s *Sim) WaitCallbacks(ctx context.Context) error {
+	s.mu.Lock()
+	idle := s.cbIdle
+	s.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gupshupsim: callbacks still running: %w", ctx.Err())
 	}
 }
 

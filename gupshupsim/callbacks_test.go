@@ -78,7 +78,7 @@ func (rc *receiver) all() []received {
 	return append([]received(nil), rc.got...)
 }
 
-// wait returns the callbacks once at least n arrived (failing after 5s).
+// wait returns the callbacks once at least n arrived (failing after 10s).
 func (rc *receiver) wait(t *testing.T, n int) []received {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d callbacks at %s", n, rc.URL), func() bool { return len(rc.all()) >= n })
@@ -87,7 +87,7 @@ func (rc *receiver) wait(t *testing.T, n int) []received {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for !cond() {
 		select {
@@ -98,12 +98,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// quiet asserts that nothing more arrives for a while.
-func (rc *receiver) quiet(t *testing.T, n int) {
+// quiet waits until sim has ended every callback it started (so nothing
+// more can arrive from what happened so far) and asserts that the receiver
+// got exactly n.
+func (rc *receiver) quiet(t *testing.T, sim *Sim, n int) {
 	t.Helper()
-	time.Sleep(80 * time.Millisecond)
+	waitCallbacks(t, sim)
 	if got := rc.all(); len(got) != n {
 		t.Fatalf("receiver got %d callbacks, want %d", len(got), n)
+	}
+}
+
+// waitCallbacks waits until sim has ended every callback it started.
+func waitCallbacks(t *testing.T, sim *Sim) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sim.WaitCallbacks(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -111,7 +123,7 @@ func fastOptions() Options {
 	o := testOptions()
 	o.CallbackInterval = 5 * time.Millisecond
 	o.CallbackRetryDelay = 10 * time.Millisecond
-	o.CallbackTimeout = 2 * time.Second
+	o.CallbackTimeout = 10 * time.Second // bounds only a stuck attempt
 	return o
 }
 
@@ -179,7 +191,7 @@ func TestStatusCallbacksV3(t *testing.T) {
 
 	gsID := send(t, srv.URL, "+91 98765 43210", "text")
 	got := rc.wait(t, 3)
-	rc.quiet(t, 3) // read is not in the default sequence
+	rc.quiet(t, sim, 3) // read is not in the default sequence
 	if s := statuses(got); !reflect.DeepEqual(s, []string{"enqueued", "sent", "delivered"}) {
 		t.Fatalf("statuses = %v", s)
 	}
@@ -295,12 +307,12 @@ func TestStatusCallbacksV2(t *testing.T) {
 func TestTemplatePricingAndStatusSequence(t *testing.T) {
 	opts := fastOptions()
 	opts.StatusSequence = []string{"sent", "Delivered", "read"}
-	_, srv, _ := startCallbackSim(t, opts)
+	sim, srv, _ := startCallbackSim(t, opts)
 	rc := newReceiver(t)
 	createSub(t, srv.URL, "url", rc.URL, "tag", "v3", "version", "3", "modes", "ENQUEUED,SENT,DELIVERED,READ")
 	gsID := send(t, srv.URL, "15550001111", "template")
 	got := rc.wait(t, 3)
-	rc.quiet(t, 3)
+	rc.quiet(t, sim, 3)
 	if s := statuses(got); !reflect.DeepEqual(s, []string{"sent", "delivered", "read"}) {
 		t.Fatalf("statuses = %v", s)
 	}
@@ -343,8 +355,7 @@ func TestModesFilterStatuses(t *testing.T) {
 		createSub(t, srv.URL, "url", rcs[i].URL, "tag", fmt.Sprint("t", i), "version", fmt.Sprint(2+i%2), "modes", tc.modes, "active", tc.active)
 	}
 	send(t, srv.URL, "919876543210", "text")
-	waitFor(t, "callbacks", func() bool { return len(sim.Callbacks()) >= 4 })
-	time.Sleep(80 * time.Millisecond)
+	waitCallbacks(t, sim)
 	for i, tc := range tests {
 		if got := statuses(rcs[i].all()); len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
 			t.Errorf("modes %s active %s: statuses %v, want %v", tc.modes, tc.active, got, tc.want)
@@ -363,7 +374,7 @@ func TestSubscriptionChangesApplyToPendingStatuses(t *testing.T) {
 	doRequest(t, nil, "PUT", subURL(srv.URL, testAppID)+"/"+sub.ID, appAuth, formBody("active", "false")).check(t, 200, "")
 	close(rc.hold)
 	waitFor(t, "the enqueued attempt", func() bool { return len(sim.Callbacks()) == 1 })
-	rc.quiet(t, 1)
+	rc.quiet(t, sim, 1)
 	if got := statuses(rc.all()); !reflect.DeepEqual(got, []string{"enqueued"}) {
 		t.Errorf("statuses = %v", got)
 	}
@@ -378,7 +389,7 @@ func TestCallbackRetry(t *testing.T) {
 	createSub(t, srv.URL, "url", rc.URL, "tag", "v3", "version", "3", "modes", "ENQUEUED,SENT")
 	send(t, srv.URL, "919876543210", "text")
 	got := rc.wait(t, 4)
-	rc.quiet(t, 4)
+	rc.quiet(t, sim, 4)
 	if s := statuses(got); !reflect.DeepEqual(s, []string{"enqueued", "enqueued", "enqueued", "sent"}) {
 		t.Fatalf("statuses = %v", s)
 	}
@@ -400,29 +411,33 @@ func TestCallbackRetriesExhaustedAndTimeout(t *testing.T) {
 		name     string
 		retries  int
 		answers  []int
-		delay    time.Duration
+		stall    bool // the receiver never answers
 		attempts int
 		errs     bool
 	}{
-		{"default three retries", 0, []int{500, 500, 500, 500, 500}, 0, 4, false},
-		{"one retry", 1, []int{502, 502, 502}, 0, 2, false},
-		{"no retries", -1, []int{500}, 0, 1, false},
-		{"3xx is a failure", -1, []int{302}, 0, 1, false},
-		{"timeout", 1, nil, 300 * time.Millisecond, 2, true},
+		{"default three retries", 0, []int{500, 500, 500, 500, 500}, false, 4, false},
+		{"one retry", 1, []int{502, 502, 502}, false, 2, false},
+		{"no retries", -1, []int{500}, false, 1, false},
+		{"3xx is a failure", -1, []int{302}, false, 1, false},
+		{"timeout", 1, nil, true, 2, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := fastOptions()
 			opts.StatusSequence = []string{"sent"}
 			opts.CallbackRetries = tc.retries
-			opts.CallbackTimeout = 50 * time.Millisecond
+			if tc.stall {
+				opts.CallbackTimeout = 50 * time.Millisecond
+			}
 			sim, srv, _ := startCallbackSim(t, opts)
 			rc := newReceiver(t, tc.answers...)
-			rc.delay = tc.delay
+			if tc.stall {
+				// Never released: each answer waits until the sim gives up.
+				rc.hold = make(chan struct{})
+			}
 			createSub(t, srv.URL, "url", rc.URL, "tag", "v3", "version", "3", "modes", "SENT")
 			send(t, srv.URL, "919876543210", "text")
-			waitFor(t, "attempts", func() bool { return len(sim.Callbacks()) >= tc.attempts })
-			time.Sleep(80 * time.Millisecond)
+			waitCallbacks(t, sim)
 			cbs := sim.Callbacks()
 			if len(cbs) != tc.attempts {
 				t.Fatalf("attempts = %d, want %d", len(cbs), tc.attempts)
@@ -444,8 +459,8 @@ func TestFailsLater(t *testing.T) {
 	createSub(t, srv.URL, "url", v2.URL, "tag", "v2", "version", "2", "modes", "ENQUEUED,SENT,DELIVERED,FAILED")
 	gsID := send(t, srv.URL, "91987"+SuffixFailsLater, "text")
 	g3, g2 := v3.wait(t, 2), v2.wait(t, 2)
-	v3.quiet(t, 2)
-	v2.quiet(t, 2)
+	v3.quiet(t, sim, 2)
+	v2.quiet(t, sim, 2)
 	if s := statuses(g3); !reflect.DeepEqual(s, []string{"enqueued", "failed"}) {
 		t.Fatalf("v3 statuses = %v", s)
 	}
@@ -471,7 +486,7 @@ func TestMagicFailuresEmitNothing(t *testing.T) {
 	r := doRequest(t, nil, "POST", sendURL(srv.URL, testAppID), map[string]string{"Authorization": testAppToken},
 		`{"messaging_product":"whatsapp","to":"91`+SuffixNotOnWhatsApp+`","type":"text","text":{"body":"x"}}`)
 	r.check(t, 400, "")
-	rc.quiet(t, 0)
+	rc.quiet(t, sim, 0)
 	if len(sim.Callbacks()) != 0 {
 		t.Error("callbacks recorded")
 	}
@@ -758,9 +773,9 @@ func TestEmitRaw(t *testing.T) {
 	if got := v2.wait(t, 1); string(got[0].body) != `{"v":2}` {
 		t.Errorf("v2 got %s", got[0].body)
 	}
-	v3a.quiet(t, 2)
-	v2.quiet(t, 1)
-	off.quiet(t, 0)
+	v3a.quiet(t, sim, 2)
+	v2.quiet(t, sim, 1)
+	off.quiet(t, sim, 0)
 }
 
 func TestCloseStopsPendingRetries(t *testing.T) {
@@ -774,10 +789,7 @@ func TestCloseStopsPendingRetries(t *testing.T) {
 	rc.wait(t, 1)
 	// The receiver has answered; wait until the sim has recorded the
 	// failed attempt (an attempt Close cuts short is not recorded).
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sim.Callbacks()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the failed attempt's record", func() bool { return len(sim.Callbacks()) == 1 })
 
 	done := make(chan struct{})
 	go func() {
@@ -799,7 +811,7 @@ func TestCloseStopsPendingRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.EmitRaw(testAppID, 3, []byte(`{}`))
-	rc.quiet(t, 1)
+	rc.quiet(t, sim, 1)
 }
 
 func TestCloseCancelsAttemptInFlight(t *testing.T) {
@@ -811,10 +823,17 @@ func TestCloseCancelsAttemptInFlight(t *testing.T) {
 	createSub(t, srv.URL, "url", rc.URL, "tag", "v3", "version", "3", "modes", "MESSAGE")
 	sim.EmitRaw(testAppID, 3, []byte(`{}`))
 	rc.wait(t, 1)
-	start := time.Now()
-	sim.Close()
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Close took %v", d)
+	// The attempt would take an hour: Close returning at all shows it was
+	// cut short (10s only bounds a failing test).
+	closed := make(chan struct{})
+	go func() {
+		sim.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the attempt in flight")
 	}
 	if n := len(sim.Callbacks()); n != 0 {
 		t.Errorf("a canceled attempt was recorded: %+v", sim.Callbacks())
@@ -835,7 +854,7 @@ func TestDisableCallbacks(t *testing.T) {
 		t.Errorf("Inbound = %q, %v", w, err)
 	}
 	sim.EmitRaw(testAppID, 3, []byte(`{}`))
-	rc.quiet(t, 0)
+	rc.quiet(t, sim, 0)
 	if len(sim.Callbacks()) != 0 {
 		t.Error("callbacks recorded")
 	}
@@ -856,7 +875,7 @@ func TestResetClearsSubscriptionsAndCallbacks(t *testing.T) {
 	if sim.WAMID(gsID) == "" {
 		t.Error("Reset forgot message ids")
 	}
-	rc.quiet(t, 1)
+	rc.quiet(t, sim, 1)
 	// The Sim keeps working: same tag, new subscription, callbacks again.
 	rc2 := newReceiver(t)
 	createSub(t, srv.URL, "url", rc2.URL, "tag", "v3", "version", "3", "modes", "SENT")

@@ -74,7 +74,7 @@ func TestFastAnswersSendsUnchecked(t *testing.T) {
 	if n := len(sim.Requests()); n != 1 {
 		t.Errorf("recorded %d requests, want 1 (the subscription)", n)
 	}
-	rc.quiet(t, 0)
+	rc.quiet(t, sim, 0)
 	if cbs := sim.Callbacks(); len(cbs) != 0 {
 		t.Errorf("callbacks = %d, want 0", len(cbs))
 	}

@@ -213,6 +213,8 @@ type Sim struct {
 	cbCtx    context.Context // canceled by Reset and Close
 	cbCancel context.CancelFunc
 	cbWG     sync.WaitGroup
+	cbActive int           // callback goroutines running (see WaitCallbacks)
+	cbIdle   chan struct{} // closed while cbActive is 0
 	closed   bool
 }
 
@@ -236,6 +238,8 @@ func New(opts Options) *Sim {
 		templates:     newTemplateStore(),
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
+	s.cbIdle = make(chan struct{})
+	close(s.cbIdle)
 	if s.email == "" {
 		s.email = DefaultPartnerEmail
 	}

@@ -786,7 +786,9 @@ func TestFaultFIFO(t *testing.T) {
 
 func TestFaultDelay(t *testing.T) {
 	sim, srv := startSim(t, testOptions())
-	const delay = 300 * time.Millisecond
+	// Long enough that an undelayed local request never takes as long,
+	// even on a loaded machine.
+	const delay = time.Second
 	sim.Inject(Fault{PathSuffix: "/healthz", Delay: delay})
 
 	start := time.Now()

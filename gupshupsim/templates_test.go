@@ -438,8 +438,8 @@ func TestTemplateSendCallbacks(t *testing.T) {
 
 	gsID := sendTemplateMsg(t, srv.URL, templateSendForm(sim, id, []string{"a", "b", "c", "d"}))
 	g3, g2 := v3.wait(t, 3), v2.wait(t, 3)
-	v3.quiet(t, 3)
-	v2.quiet(t, 3)
+	v3.quiet(t, sim, 3)
+	v2.quiet(t, sim, 3)
 	want := []string{"enqueued", "sent", "delivered"}
 	if s := statuses(g3); !reflect.DeepEqual(s, want) {
 		t.Fatalf("v3 statuses = %v", s)
@@ -476,7 +476,7 @@ func TestTemplateSendCallbacks(t *testing.T) {
 		templateSendForm(sim, id, []string{"a"})).check(t, 400, "")
 	doRequest(t, nil, "POST", templateMsgURL(srv.URL, testAppID), templateFormHeader,
 		templateSendForm(sim, id, []string{"a", "b", "c", "d"}, "destination", "91"+SuffixInternalError)).check(t, 500, "")
-	v3.quiet(t, 5)
+	v3.quiet(t, sim, 5)
 }
 
 func TestTemplateButtonReplyPostbacks(t *testing.T) {

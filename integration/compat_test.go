@@ -183,6 +183,10 @@ func TestSDKCompatibility(t *testing.T) {
 	}
 }
 
+// compatStatusSequence is the statuses the simulator emits after each send
+// in the compatibility worlds.
+var compatStatusSequence = []string{"enqueued", "sent", "delivered", "read"}
+
 // runCompat runs one SDK's scenario and checks its results.
 func runCompat(t *testing.T, sdk sdkInfo) []capResult {
 	port := compatPort(t)
@@ -191,7 +195,7 @@ func runCompat(t *testing.T, sdk sdkInfo) []capResult {
 			verifyToken: compatVerify},
 		subscribe:       true,
 		noVerifyOnStart: true,
-		statusSequence:  []string{"enqueued", "sent", "delivered", "read"},
+		statusSequence:  compatStatusSequence,
 	})
 	env := compatEnv{
 		ProxyBaseURL: w.proxy.URL, AccessToken: tokenA, OtherToken: tokenB, PhoneNumberID: phoneA, WABAID: wabaA,

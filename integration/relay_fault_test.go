@@ -264,22 +264,22 @@ func (p *faultProxy) start() {
 // soon as the process exits.
 func (p *faultProxy) waitReady() {
 	p.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := eventually(15*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.cur.exited:
 			p.t.Fatalf("proxy exited at start-up: %v", p.cur.err)
 		default:
 		}
-		if resp, err := faultClient.Get(p.setup.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		resp, err := faultClient.Get(p.setup.base + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ready {
+		p.t.Fatal("proxy never became ready")
 	}
-	p.t.Fatal("proxy never became ready")
 }
 
 // kill sends SIGKILL and waits for the process to go.
@@ -555,12 +555,8 @@ func (h *faultHook) totalOK() int {
 // faultWait polls cond until it holds or d passes.
 func faultWait(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(d, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out after %s waiting for %s", d, what)
 	}
 }
 
@@ -569,10 +565,9 @@ func faultWait(t *testing.T, d time.Duration, what string, cond func() bool) {
 func (p *faultProxy) waitMetrics(d time.Duration, want map[string]float64) map[string]float64 {
 	p.t.Helper()
 	var last map[string]float64
-	deadline := time.Now().Add(d)
-	for {
-		last = p.metrics()
-		missing := ""
+	missing := ""
+	if !eventually(d, 20*time.Millisecond, func() bool {
+		last, missing = p.metrics(), ""
 		if last == nil {
 			missing = "\n  /metrics unreachable"
 		}
@@ -581,14 +576,11 @@ func (p *faultProxy) waitMetrics(d time.Duration, want map[string]float64) map[s
 				missing += fmt.Sprintf("\n  %s = %v, want %v", series, got, v)
 			}
 		}
-		if missing == "" {
-			return last
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("metrics after %s:%s", d, missing)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return missing == ""
+	}) {
+		p.t.Fatalf("metrics after %s:%s", d, missing)
 	}
+	return last
 }
 
 func faultKeys(prefix string, n int) (gsIDs, keys []string) {
@@ -713,12 +705,12 @@ func TestRelayEndpointDownThenUp(t *testing.T) {
 	for _, id := range gsIDs {
 		p.postStatus(id, "sent")
 	}
-	// Every event has failed at least once, and the endpoint has been
-	// down for a second.
-	faultWait(t, 10*time.Second, "10 refused attempts", func() bool {
-		return p.metrics()[faultDeliveries("error")] >= 10
+	// The endpoint stays down through several backoff rounds: 40 refused
+	// attempts, four per event on average (counted, not timed, so a slow
+	// machine cannot shorten the outage).
+	faultWait(t, 20*time.Second, "40 refused attempts", func() bool {
+		return p.metrics()[faultDeliveries("error")] >= 40
 	})
-	time.Sleep(time.Until(down.Add(time.Second)))
 	refused := p.metrics()[faultDeliveries("error")]
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
@@ -841,13 +833,15 @@ func TestRelayTimeoutsAndServerErrors(t *testing.T) {
 func TestDeadLettersCLI(t *testing.T) {
 	hook := newFaultHook(t)
 	hook.setAnswer(func(*http.Request, string, int) int { return http.StatusInternalServerError })
-	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: 300 * time.Millisecond})
+	// A horizon of a second leaves room for several 50ms-backoff attempts
+	// even when the first one is slow to start on a loaded machine.
+	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: time.Second})
 	p := startFaultProxy(t, s)
 	p.postStatus("gs-dead-1", "sent")
 	p.waitMetrics(5*time.Second, map[string]float64{faultDeadGaugeSeries: 1, faultDeadTotalSeries: 1, faultQueueDepthSeries: 0})
 	attempts, _ := hook.count("gs-dead-1:sent")
 	if attempts < 2 {
-		t.Errorf("dead-lettered after %d attempts within a 300ms horizon with a 50ms backoff", attempts)
+		t.Errorf("dead-lettered after %d attempts within a 1s horizon with a 50ms backoff", attempts)
 	}
 
 	// The running proxy holds the store.
@@ -911,7 +905,10 @@ func TestIntakeDuplicateAcrossRestart(t *testing.T) {
 		status := []string{"delivered", "read"}[i]
 		p.postStatus("gs-dup-1", status)
 		faultWait(t, 10*time.Second, "the "+status+" status", func() bool { _, ok := hook.count("gs-dup-1:" + status); return ok == 1 })
-		time.Sleep(100 * time.Millisecond) // five poll intervals
+		// An empty queue means every queued event was answered (an event
+		// leaves the queue only after its POST): a duplicate that had been
+		// queued would have reached the hook by now.
+		p.waitMetrics(5*time.Second, map[string]float64{faultQueueDepthSeries: 0})
 		if all, _ := hook.count("gs-dup-1:sent"); all != 1 {
 			t.Fatalf("the duplicate callback was delivered again after restart %d: %d requests", i+1, all)
 		}
@@ -934,14 +931,35 @@ func TestRelayReplayedDeadLetterIsRetried(t *testing.T) {
 	s := newFaultSetup(t, faultConfig{hookURL: hook.serve(t), horizon: 300 * time.Millisecond, adminToken: admin})
 	p := startFaultProxy(t, s)
 	const key = "gs-replay-1:sent"
-	posted := time.Now()
 	p.postStatus("gs-replay-1", "sent")
 	p.waitMetrics(5*time.Second, map[string]float64{faultDeadGaugeSeries: 1})
 	before, _ := hook.count(key)
-	// Replay once the horizon has passed, as an operator would (usually
-	// days later): the event may have been dead-lettered up to a backoff
-	// before its horizon ended.
-	time.Sleep(time.Until(posted.Add(400 * time.Millisecond)))
+	// Replay once the horizon has passed since the event's creation (as
+	// the relay recorded it), as an operator would (usually days later):
+	// the event may have been dead-lettered up to a backoff before its
+	// horizon ended.
+	adminGet := func(path string) []byte {
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := faultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	createdAt := gjson.GetBytes(adminGet("/admin/deadletters"), "data.0.created").Str
+	created, err := time.Parse(time.RFC3339Nano, createdAt)
+	if err != nil {
+		t.Fatalf("dead letter created %q: %v", createdAt, err)
+	}
+	faultWait(t, 5*time.Second, "the horizon since the event's creation", func() bool {
+		return time.Since(created) > 400*time.Millisecond
+	})
 
 	// After the replay: one more 503, then 200.
 	hook.setAnswer(func(_ *http.Request, _ string, attempt int) int {

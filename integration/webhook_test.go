@@ -670,16 +670,18 @@ func TestWebhookReplayedDeadLetterIsRetried(t *testing.T) {
 	if a := w.call(t, "POST", "/admin/deadletters/replay", "application/json", adminToken, []byte(`{}`)); a.status != http.StatusOK || a.json("replayed").Int() != 1 {
 		t.Fatalf("replay: HTTP %d %s", a.status, a.body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(rc.delivered()) == 0 && time.Now().Before(deadline) {
+	eventually(10*time.Second, 5*time.Millisecond, func() bool {
+		if len(rc.delivered()) > 0 {
+			return true
+		}
 		if dl := list(); len(dl) == 1 && len(rc.all()) > failures {
 			// Dead again after the replay's first attempt.
 			t.Fatalf("the replayed event was dead-lettered again after %d attempt(s) (last_error %q), "+
 				"without a retry: the horizon still counts from its first creation",
 				len(rc.all())-failures, dl[0].Get("last_error").Str)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
 	d := rc.delivered()
 	if len(d) != 1 || d[0].json("entry.0.changes.0.value.messages.0.id").Str != wamid {
 		t.Fatalf("replayed event not delivered: %d deliveries", len(d))

@@ -79,7 +79,7 @@ func (s *Server) replayDeadLetters(c *gin.Context) {
 		c.Data(http.StatusBadRequest, jsonType, []byte(`{"error":"body must be {\"ids\":[…]} or empty"}`))
 		return
 	}
-	n, err := s.opt.DeadLetters.Replay(c.Request.Context(), req.IDs, time.Now())
+	n, err := s.opt.DeadLetters.Replay(c.Request.Context(), req.IDs, s.opt.ReplayNow())
 	if err != nil {
 		logOf(c).err = "store: " + err.Error()
 		c.Data(http.StatusServiceUnavailable, jsonType, []byte(`{"error":"store unavailable"}`))

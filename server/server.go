@@ -83,6 +83,10 @@ type Options struct {
 	// needed, else the admin routes answer 404.
 	DeadLetters DeadLetters
 	AdminToken  string
+	// ReplayNow is the clock replayed dead letters are made due by: the
+	// relay's (webhook.Relay.Now), so they are due at once in the running
+	// relay whatever the wall clock did since it started. Default time.Now.
+	ReplayNow func() time.Time
 	// Media enables upload, lookup, download and delete of media; nil:
 	// those routes answer Graph's unknown-path error.
 	Media *MediaOptions
@@ -113,6 +117,9 @@ func New(opt Options) *Server {
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New()
+	}
+	if opt.ReplayNow == nil {
+		opt.ReplayNow = time.Now
 	}
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 1 << 20

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"waproxy/store"
@@ -119,30 +120,35 @@ func TestBoltDurableAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestBoltOpenLockedFile runs in a synctest bubble: bbolt's wait for the
+// lock runs on the bubble's clock, so the time Open took is exact.
 func TestBoltOpenLockedFile(t *testing.T) {
-	path := tempPath(t)
-	first, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	second, err := store.Open(path, store.Options{OpenTimeout: 100 * time.Millisecond})
-	if !errors.Is(err, store.ErrLocked) {
-		if second != nil {
-			second.Close()
+	synctest.Test(t, func(t *testing.T) {
+		path := tempPath(t)
+		first, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatalf("second Open: %v, want ErrLocked", err)
-	}
-	if !strings.Contains(err.Error(), path) {
-		t.Errorf("error %q does not name the path", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("gave up after %v, want about OpenTimeout", d)
-	}
-	if err := first.Close(); err != nil {
-		t.Fatal(err)
-	}
-	openBolt(t, path, store.Options{OpenTimeout: 100 * time.Millisecond})
+		start := time.Now()
+		second, err := store.Open(path, store.Options{OpenTimeout: 100 * time.Millisecond})
+		if !errors.Is(err, store.ErrLocked) {
+			if second != nil {
+				second.Close()
+			}
+			t.Fatalf("second Open: %v, want ErrLocked", err)
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q does not name the path", err)
+		}
+		// bbolt retries the lock every 50ms until the timeout has passed.
+		if d := time.Since(start); d < 100*time.Millisecond || d > 150*time.Millisecond {
+			t.Errorf("gave up after %v, want OpenTimeout (100ms) + at most one 50ms retry", d)
+		}
+		if err := first.Close(); err != nil {
+			t.Fatal(err)
+		}
+		openBolt(t, path, store.Options{OpenTimeout: 100 * time.Millisecond})
+	})
 }
 
 func TestBoltCloseTwice(t *testing.T) {
@@ -196,71 +202,75 @@ func bucketLen(t *testing.T, b *store.Bolt, name string) int {
 	return n
 }
 
-// waitFor polls cond until it holds or 5s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+// nextSweep lets one sweep interval pass on the synctest bubble's clock
+// and returns once the sweeper it woke is idle again.
+func nextSweep(every time.Duration) {
+	tick := time.NewTimer(every)
+	<-tick.C
+	synctest.Wait()
 }
 
+// TestBoltSweeperRemovesExpired runs in a synctest bubble: the sweeper's
+// ticker runs on the bubble's clock, so each step lets exactly one sweep
+// happen and then checks what it left.
 func TestBoltSweeperRemovesExpired(t *testing.T) {
-	clk := storetest.NewClock()
-	b := openBolt(t, tempPath(t), store.Options{
-		DedupWindow: time.Hour, IDTTL: 2 * time.Hour, SweepEvery: 5 * time.Millisecond,
-		NoSync: true, Now: clk.Now,
-	})
-	ctx := t.Context()
-	// More than one sweep chunk (1000) of each.
-	const n = 2500
-	events := make([]store.Event, n)
-	pairs := make([]store.IDPair, n)
-	for i := range events {
-		events[i] = store.Event{Tenant: "a", Key: fmt.Sprint("key-", i)}
-		pairs[i] = store.IDPair{GsID: fmt.Sprint("gs-", i), WAMID: fmt.Sprint("wamid-", i)}
-	}
-	if _, err := b.Enqueue(ctx, events); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.PutIDs(ctx, pairs); err != nil {
-		t.Fatal(err)
-	}
-	if d, i := bucketLen(t, b, "dedup"), bucketLen(t, b, "ids"); d != n || i != n {
-		t.Fatalf("before expiry: %d dedup keys, %d id pairs, want %d", d, i, n)
-	}
-	// Renew one pair later: it must survive the first expiry.
-	clk.Add(30 * time.Minute)
-	if err := b.PutIDs(ctx, []store.IDPair{{GsID: "gs-7", WAMID: "renewed"}}); err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const sweepEvery = 5 * time.Millisecond
+		clk := storetest.NewClock()
+		b := openBolt(t, tempPath(t), store.Options{
+			DedupWindow: time.Hour, IDTTL: 2 * time.Hour, SweepEvery: sweepEvery,
+			NoSync: true, Now: clk.Now,
+		})
+		ctx := t.Context()
+		// More than one sweep chunk (1000) of each.
+		const n = 2500
+		events := make([]store.Event, n)
+		pairs := make([]store.IDPair, n)
+		for i := range events {
+			events[i] = store.Event{Tenant: "a", Key: fmt.Sprint("key-", i)}
+			pairs[i] = store.IDPair{GsID: fmt.Sprint("gs-", i), WAMID: fmt.Sprint("wamid-", i)}
+		}
+		if _, err := b.Enqueue(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.PutIDs(ctx, pairs); err != nil {
+			t.Fatal(err)
+		}
+		if d, i := bucketLen(t, b, "dedup"), bucketLen(t, b, "ids"); d != n || i != n {
+			t.Fatalf("before expiry: %d dedup keys, %d id pairs, want %d", d, i, n)
+		}
+		// Renew one pair later: it must survive the first expiry.
+		clk.Add(30 * time.Minute)
+		if err := b.PutIDs(ctx, []store.IDPair{{GsID: "gs-7", WAMID: "renewed"}}); err != nil {
+			t.Fatal(err)
+		}
 
-	clk.Add(time.Hour) // dedup keys expired, id pairs not yet
-	waitFor(t, "dedup keys swept", func() bool {
-		return bucketLen(t, b, "dedup") == 0 && bucketLen(t, b, "dedupexp") == 0
+		clk.Add(time.Hour) // dedup keys expired, id pairs not yet
+		nextSweep(sweepEvery)
+		if d, e := bucketLen(t, b, "dedup"), bucketLen(t, b, "dedupexp"); d != 0 || e != 0 {
+			t.Fatalf("after a sweep: %d dedup keys, %d expiries left, want none", d, e)
+		}
+		if i := bucketLen(t, b, "ids"); i != n {
+			t.Fatalf("id pairs swept early: %d left, want %d", i, n)
+		}
+		clk.Add(45 * time.Minute) // original pairs expired, the renewed one not
+		nextSweep(sweepEvery)
+		if i, e := bucketLen(t, b, "ids"), bucketLen(t, b, "idsexp"); i != 1 || e != 1 {
+			t.Fatalf("after a sweep: %d id pairs, %d expiries left, want the renewed one", i, e)
+		}
+		if w, ok, err := b.WAMID(ctx, "gs-7"); err != nil || !ok || w != "renewed" {
+			t.Fatalf("renewed pair = %q, %v, %v", w, ok, err)
+		}
+		// Events themselves are never swept.
+		if e := bucketLen(t, b, "events"); e != n {
+			t.Fatalf("%d events left, want %d", e, n)
+		}
+		// A swept key can be used again.
+		dup, err := b.Enqueue(ctx, []store.Event{{Tenant: "a", Key: "key-1"}})
+		if err != nil || dup[0] {
+			t.Fatalf("re-enqueue swept key: %v, %v", dup, err)
+		}
 	})
-	if i := bucketLen(t, b, "ids"); i != n {
-		t.Fatalf("id pairs swept early: %d left, want %d", i, n)
-	}
-	clk.Add(45 * time.Minute) // original pairs expired, the renewed one not
-	waitFor(t, "id pairs swept", func() bool {
-		return bucketLen(t, b, "ids") == 1 && bucketLen(t, b, "idsexp") == 1
-	})
-	if w, ok, err := b.WAMID(ctx, "gs-7"); err != nil || !ok || w != "renewed" {
-		t.Fatalf("renewed pair = %q, %v, %v", w, ok, err)
-	}
-	// Events themselves are never swept.
-	if e := bucketLen(t, b, "events"); e != n {
-		t.Fatalf("%d events left, want %d", e, n)
-	}
-	// A swept key can be used again.
-	dup, err := b.Enqueue(ctx, []store.Event{{Tenant: "a", Key: "key-1"}})
-	if err != nil || dup[0] {
-		t.Fatalf("re-enqueue swept key: %v, %v", dup, err)
-	}
 }
 
 func TestBoltSweepIsIdempotentAndSkipsLive(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"waproxy/templates"
@@ -19,7 +20,7 @@ const (
 	ttl         = 10 * time.Minute
 	negativeTTL = time.Minute
 	minRefresh  = 6 * time.Second
-	waitLimit   = 2 * time.Second
+	waitLimit   = 10 * time.Second // bounds only a failing wait; fake time inside synctest bubbles
 )
 
 var (
@@ -461,40 +462,42 @@ func TestConcurrentLookupsShareOneFetch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clk, l := newClock(), newLister()
-			c := newCache(l, clk)
-			name := func(int) string { return "hello" }
-			l.set("app-1", []translate.V2Template{tpl("t-hello", "hello", "en", "APPROVED")})
-			want := 1
-			if tt.warm {
-				if _, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil {
-					t.Fatal(err)
+			synctest.Test(t, func(t *testing.T) {
+				clk, l := newClock(), newLister()
+				c := newCache(l, clk)
+				name := func(int) string { return "hello" }
+				l.set("app-1", []translate.V2Template{tpl("t-hello", "hello", "en", "APPROVED")})
+				want := 1
+				if tt.warm {
+					if _, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil {
+						t.Fatal(err)
+					}
+					<-l.entered
+					name = func(i int) string { return fmt.Sprint("new", i) }
+					var list []translate.V2Template
+					for i := range tt.lookups {
+						list = append(list, tpl("t-"+name(i), name(i), "en", "APPROVED"))
+					}
+					l.set("app-1", list)
+					clk.Add(minRefresh)
+					want = 2
 				}
-				<-l.entered
-				name = func(i int) string { return fmt.Sprint("new", i) }
-				var list []translate.V2Template
-				for i := range tt.lookups {
-					list = append(list, tpl("t-"+name(i), name(i), "en", "APPROVED"))
+				release := make(chan struct{})
+				l.setBlock(release)
+				started, results := startLookups(context.Background(), c, tt.lookups, name)
+				started.Wait()
+				waitEntered(t, l)
+				synctest.Wait() // every lookup is waiting on the shared fetch
+				close(release)
+				for i, err := range results() {
+					if err != nil {
+						t.Errorf("lookup %d: %v", i, err)
+					}
 				}
-				l.set("app-1", list)
-				clk.Add(minRefresh)
-				want = 2
-			}
-			release := make(chan struct{})
-			l.setBlock(release)
-			started, results := startLookups(context.Background(), c, tt.lookups, name)
-			started.Wait()
-			waitEntered(t, l)
-			time.Sleep(20 * time.Millisecond) // let every lookup reach the shared fetch
-			close(release)
-			for i, err := range results() {
-				if err != nil {
-					t.Errorf("lookup %d: %v", i, err)
+				if n := l.count(); n != want {
+					t.Errorf("%d List calls, want %d", n, want)
 				}
-			}
-			if n := l.count(); n != want {
-				t.Errorf("%d List calls, want %d", n, want)
-			}
+			})
 		})
 	}
 }
@@ -517,117 +520,125 @@ func TestLookupHonoursContext(t *testing.T) {
 
 	t.Run("a caller gives up, the shared fetch goes on", func(t *testing.T) {
 		t.Parallel()
-		clk, l := newClock(), newLister()
-		c := newCache(l, clk)
-		release := make(chan struct{})
-		l.setBlock(release)
-		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.Lookup(ctx, "app-1", "hello", "en")
-			errc <- err
-		}()
-		listCtx := waitEntered(t, l)
-		// A second caller joins the same fetch and waits for it.
-		other := make(chan error, 1)
-		go func() {
-			got, err := c.Lookup(context.Background(), "app-1", "hello", "en")
-			if err == nil && got.ID != "t-hello-en" {
-				err = fmt.Errorf("got %q", got.ID)
+		synctest.Test(t, func(t *testing.T) {
+			clk, l := newClock(), newLister()
+			c := newCache(l, clk)
+			release := make(chan struct{})
+			l.setBlock(release)
+			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Lookup(ctx, "app-1", "hello", "en")
+				errc <- err
+			}()
+			listCtx := waitEntered(t, l)
+			// A second caller joins the same fetch and waits for it.
+			other := make(chan error, 1)
+			go func() {
+				got, err := c.Lookup(context.Background(), "app-1", "hello", "en")
+				if err == nil && got.ID != "t-hello-en" {
+					err = fmt.Errorf("got %q", got.ID)
+				}
+				other <- err
+			}()
+			synctest.Wait() // the second caller waits on the same fetch
+			cancel()
+			select {
+			case err := <-errc:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("cancelled Lookup err = %v, want context.Canceled", err)
+				}
+			case <-time.After(waitLimit):
+				t.Fatal("Lookup did not return after its context was cancelled")
 			}
-			other <- err
-		}()
-		time.Sleep(10 * time.Millisecond)
-		cancel()
-		select {
-		case err := <-errc:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("cancelled Lookup err = %v, want context.Canceled", err)
+			if listCtx.Err() != nil {
+				t.Errorf("the List call's ctx ended with a caller's: %v", listCtx.Err())
 			}
-		case <-time.After(waitLimit):
-			t.Fatal("Lookup did not return after its context was cancelled")
-		}
-		if listCtx.Err() != nil {
-			t.Errorf("the List call's ctx ended with a caller's: %v", listCtx.Err())
-		}
-		if listCtx.Value(ctxKey{}) != "v" {
-			t.Error("the List call's ctx lost the caller's values")
-		}
-		if _, ok := listCtx.Deadline(); !ok {
-			t.Error("the List call's ctx has no deadline (FetchTimeout)")
-		}
-		close(release)
-		select {
-		case err := <-other:
-			if err != nil {
-				t.Errorf("waiting Lookup: %v", err)
+			if listCtx.Value(ctxKey{}) != "v" {
+				t.Error("the List call's ctx lost the caller's values")
 			}
-		case <-time.After(waitLimit):
-			t.Fatal("the waiting Lookup did not return")
-		}
-		if got, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil || got.ID != "t-hello-en" {
-			t.Errorf("Lookup after the fetch = %q, %v", got.ID, err)
-		}
-		if n := l.count(); n != 1 {
-			t.Errorf("%d List calls, want 1", n)
-		}
+			if _, ok := listCtx.Deadline(); !ok {
+				t.Error("the List call's ctx has no deadline (FetchTimeout)")
+			}
+			close(release)
+			select {
+			case err := <-other:
+				if err != nil {
+					t.Errorf("waiting Lookup: %v", err)
+				}
+			case <-time.After(waitLimit):
+				t.Fatal("the waiting Lookup did not return")
+			}
+			if got, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil || got.ID != "t-hello-en" {
+				t.Errorf("Lookup after the fetch = %q, %v", got.ID, err)
+			}
+			if n := l.count(); n != 1 {
+				t.Errorf("%d List calls, want 1", n)
+			}
+		})
 	})
 
 	t.Run("deadline while waiting", func(t *testing.T) {
 		t.Parallel()
-		l := newLister()
-		c := newCache(l, newClock())
-		release := make(chan struct{})
-		defer close(release)
-		l.setBlock(release)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := c.Lookup(ctx, "app-1", "hello", "en")
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("err = %v, want context.DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("returned after %v", d)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			l := newLister()
+			c := newCache(l, newClock())
+			release := make(chan struct{})
+			defer close(release)
+			l.setBlock(release)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.Lookup(ctx, "app-1", "hello", "en")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want context.DeadlineExceeded", err)
+			}
+			if d := time.Since(start); d != 50*time.Millisecond {
+				t.Errorf("returned after %v, want 50ms (its context's deadline)", d)
+			}
+		})
 	})
 
 	t.Run("already cancelled: cached answers, no fetch", func(t *testing.T) {
 		t.Parallel()
-		clk, l := newClock(), newLister()
-		c := newCache(l, clk)
-		if _, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if got, err := c.Lookup(ctx, "app-1", "hello", "en"); err != nil || got.ID != "t-hello-en" {
-			t.Errorf("cached Lookup with a cancelled ctx = %q, %v", got.ID, err)
-		}
-		if _, err := c.Lookup(ctx, "app-1", "nope", "en"); !errors.Is(err, templates.ErrNotFound) {
-			t.Errorf("miss in a young list with a cancelled ctx: %v, want ErrNotFound", err)
-		}
-		clk.Add(ttl)
-		if _, err := c.Lookup(ctx, "app-1", "hello", "en"); !errors.Is(err, context.Canceled) {
-			t.Errorf("expired list with a cancelled ctx: %v, want context.Canceled", err)
-		}
-		if _, err := c.Lookup(ctx, "app-2", "hello", "en"); !errors.Is(err, context.Canceled) {
-			t.Errorf("no list with a cancelled ctx: %v, want context.Canceled", err)
-		}
-		if n := l.count(); n != 1 {
-			t.Errorf("%d List calls, want 1", n)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			clk, l := newClock(), newLister()
+			c := newCache(l, clk)
+			if _, err := c.Lookup(context.Background(), "app-1", "hello", "en"); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if got, err := c.Lookup(ctx, "app-1", "hello", "en"); err != nil || got.ID != "t-hello-en" {
+				t.Errorf("cached Lookup with a cancelled ctx = %q, %v", got.ID, err)
+			}
+			if _, err := c.Lookup(ctx, "app-1", "nope", "en"); !errors.Is(err, templates.ErrNotFound) {
+				t.Errorf("miss in a young list with a cancelled ctx: %v, want ErrNotFound", err)
+			}
+			clk.Add(ttl)
+			if _, err := c.Lookup(ctx, "app-1", "hello", "en"); !errors.Is(err, context.Canceled) {
+				t.Errorf("expired list with a cancelled ctx: %v, want context.Canceled", err)
+			}
+			if _, err := c.Lookup(ctx, "app-2", "hello", "en"); !errors.Is(err, context.Canceled) {
+				t.Errorf("no list with a cancelled ctx: %v, want context.Canceled", err)
+			}
+			if n := l.count(); n != 1 {
+				t.Errorf("%d List calls, want 1", n)
+			}
+		})
 	})
 
 	t.Run("FetchTimeout bounds the shared call", func(t *testing.T) {
 		t.Parallel()
-		l := newLister()
-		l.setBlock(make(chan struct{})) // never released: List waits for its ctx
-		c := templates.New(l, templates.Config{FetchTimeout: 50 * time.Millisecond})
-		_, err := c.Lookup(context.Background(), "app-1", "hello", "en")
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "listing the templates of app app-1") {
-			t.Errorf("err = %v, want the List call's DeadlineExceeded, wrapped", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			l := newLister()
+			l.setBlock(make(chan struct{})) // never released: List waits for its ctx
+			c := templates.New(l, templates.Config{FetchTimeout: 50 * time.Millisecond})
+			_, err := c.Lookup(context.Background(), "app-1", "hello", "en")
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "listing the templates of app app-1") {
+				t.Errorf("err = %v, want the List call's DeadlineExceeded, wrapped", err)
+			}
+		})
 	})
 }
 
@@ -671,13 +682,15 @@ func TestConcurrentUse(t *testing.T) {
 	clk, l := newClock(), newLister()
 	l.set("app-2", baseList())
 	c := newCache(l, clk)
-	var stop atomic.Bool
+	// A fixed amount of work per goroutine (not a fixed time): every run
+	// exercises the same mix, however loaded the machine.
+	const rounds = 300
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
+			for i := range rounds {
 				app := fmt.Sprint("app-", 1+(g+i)%2)
 				switch i % 7 {
 				case 0:
@@ -704,8 +717,6 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
-	stop.Store(true)
 	wg.Wait()
 	for len(l.entered) > 0 {
 		<-l.entered

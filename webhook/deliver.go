@@ -191,7 +191,9 @@ func (r *Relay) post(t *target, body []byte) (int, time.Duration, error) {
 	// Drain a little so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
-	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), r.opt.Now()), nil
+	// A Retry-After date is on the endpoint's wall clock: the delay is
+	// measured against ours, then waited on the relay's clock.
+	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), r.wall()), nil
 }
 
 // transportReason describes a transport failure without the URL (which

@@ -93,7 +93,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics, default a fresh registry.
 	Metrics *metrics.Metrics
-	// Now is the clock, default time.Now.
+	// Now is the wall clock, default time.Now. The relay reads it once, in
+	// New, and advances its own clock from there by the monotonic clock
+	// (see steadyClock): delivery and retry times do not move when the
+	// wall clock drifts or steps.
 	Now func() time.Time
 	// Jitter returns a number in [0,1) that spreads retry delays, default
 	// math/rand.
@@ -107,6 +110,7 @@ type Options struct {
 // Relay accepts callbacks and delivers webhooks.
 type Relay struct {
 	opt    Options
+	wall   func() time.Time // Options.Now as given: HTTP dates are wall-clock
 	q      store.Queue
 	log    *zap.Logger
 	m      *metrics.Metrics
@@ -152,10 +156,12 @@ func New(opt Options) (*Relay, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	wall := opt.Now
+	opt.Now = steadyClock(wall)
 	if opt.Jitter == nil {
 		opt.Jitter = rand.Float64
 	}
-	r := &Relay{opt: opt, q: opt.Queue, log: opt.Logger, m: opt.Metrics, verified: map[string]string{}}
+	r := &Relay{opt: opt, wall: wall, q: opt.Queue, log: opt.Logger, m: opt.Metrics, verified: map[string]string{}}
 	rt, err := buildRoutes(opt.Targets, opt.Sources, nil)
 	if err != nil {
 		return nil, err
@@ -339,6 +345,12 @@ func (r *Relay) wake(tenant string) {
 		}
 	}
 }
+
+// Now reads the relay's clock, which due times in its queue are measured
+// on (see Options.Now). Whoever makes events due "now" in the running
+// relay (a replay of dead letters) should take the time from here: after a
+// wall-clock step time.Now would be off by the step.
+func (r *Relay) Now() time.Time { return r.opt.Now() }
 
 // WAMID looks a Gupshup message id up in the id map (for outbound
 // context/reaction/mark-as-read ids).
