@@ -107,22 +107,26 @@ func (p *faultProxy) signal(sig os.Signal) {
 func (p *faultProxy) waitLog(msg string, n int) {
 	p.t.Helper()
 	want := `"msg":"` + msg + `"`
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	exited := false
+	ok := eventually(15*time.Second, 10*time.Millisecond, func() bool {
 		run := p.logs.String()
 		run = run[strings.LastIndex(run, "----- proxy run #"):]
 		if strings.Count(run, want) >= n {
-			return
+			return true
 		}
 		select {
 		case <-p.cur.exited:
-			p.t.Fatalf("proxy exited while waiting for %q: %v", msg, p.cur.err)
+			exited = true
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("no %d %q log lines within 15s", n, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
+	})
+	switch {
+	case exited:
+		p.t.Fatalf("proxy exited while waiting for %q: %v", msg, p.cur.err)
+	case !ok:
+		p.t.Fatalf("no %d %q log lines within 15s", n, msg)
 	}
 }
 
@@ -181,12 +185,8 @@ func startLoad(base string, workers int, token, phone string) *load {
 func (l *load) waitOK(t *testing.T, n int64) {
 	t.Helper()
 	target := l.ok.Load() + n
-	deadline := time.Now().Add(15 * time.Second)
-	for l.ok.Load() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("load: %d sends succeeded, waiting for %d (failed %d)", l.ok.Load(), target, l.failed.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !eventually(15*time.Second, 5*time.Millisecond, func() bool { return l.ok.Load() >= target }) {
+		t.Fatalf("load: %d sends succeeded, waiting for %d (failed %d)", l.ok.Load(), target, l.failed.Load())
 	}
 }
 
@@ -242,12 +242,8 @@ func TestReloadAddsTenantUnderLoad(t *testing.T) {
 	}
 	// The simulator's status callbacks for two's send reach two's webhook
 	// (subscribed at the reload, delivered by a new worker).
-	deadline := time.Now().Add(15 * time.Second)
-	for deliveredTwo.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no webhook delivered to tenant two after the reload")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(15*time.Second, 10*time.Millisecond, func() bool { return deliveredTwo.Load() > 0 }) {
+		t.Fatal("no webhook delivered to tenant two after the reload")
 	}
 	l.waitOK(t, 20)
 
@@ -286,20 +282,21 @@ func TestShutdownDelayUnderLoad(t *testing.T) {
 
 	p.signal(syscall.SIGTERM)
 	// The load balancer's health check.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var readyErr error
+	draining := eventually(10*time.Second, 20*time.Millisecond, func() bool {
 		resp, err := faultClient.Get(base + "/readyz")
 		if err != nil {
-			t.Fatalf("/readyz unreachable before it answered 503: %v", err)
+			readyErr = err
+			return true
 		}
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusServiceUnavailable {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz never answered 503 after SIGTERM")
-		}
-		time.Sleep(20 * time.Millisecond)
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	if readyErr != nil {
+		t.Fatalf("/readyz unreachable before it answered 503: %v", readyErr)
+	}
+	if !draining {
+		t.Fatal("/readyz never answered 503 after SIGTERM")
 	}
 	// Not ready, and still serving: sends in flight and new ones succeed.
 	l.waitOK(t, 4)
