@@ -5,13 +5,35 @@ import (
 	"testing"
 )
 
+// headCase is a config whose head (YAML before the minimal tenants) is
+// valid (want "") or fails with an error starting with want (the key).
+type headCase struct {
+	name string
+	head string
+	want string
+}
+
+func runHeadCases(t *testing.T, tests []headCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.head+minimal), noEnv)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatal("Parse succeeded, want an error")
+			case tt.want != "" && !strings.HasPrefix(err.Error(), tt.want):
+				t.Errorf("error %q does not start with %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseValidatesListenAddresses(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		head string
-		want string // "" = valid; else the key the error starts with
-	}{
+	tests := []headCase{
 		{"host and port", "listen: 127.0.0.1:8080\n", ""},
 		{"all interfaces, port only", "listen: :8080\n", ""},
 		{"ipv6", "listen: '[::1]:8080'\n", ""},
@@ -30,29 +52,12 @@ func TestParseValidatesListenAddresses(t *testing.T) {
 		{"pprof listen without port", "debug:\n  pprof_listen: '127.0.0.1:'\n", "debug.pprof_listen: "},
 		{"pprof on the API's address", "listen: 127.0.0.1:8080\ndebug:\n  pprof_listen: 127.0.0.1:8080\n", "debug.pprof_listen: "},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := Parse([]byte(tt.head+minimal), noEnv)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("Parse: %v", err)
-			case tt.want != "" && err == nil:
-				t.Fatal("Parse succeeded, want an error")
-			case tt.want != "" && !strings.HasPrefix(err.Error(), tt.want):
-				t.Errorf("error %q does not start with %q", err, tt.want)
-			}
-		})
-	}
+	runHeadCases(t, tests)
 }
 
 func TestParseValidatesURLs(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		head string
-		want string // "" = valid; else the key the error starts with
-	}{
+	tests := []headCase{
 		{"public url https", "public_url: https://wa.example.com/base\n", ""},
 		{"public url http with port", "public_url: http://10.0.0.1:8080\n", ""},
 		{"public url without scheme", "public_url: wa.example.com\n", "public_url: "},
@@ -66,20 +71,7 @@ func TestParseValidatesURLs(t *testing.T) {
 		{"base url without scheme", "gupshup:\n  base_url: partner.gupshup.io\n", "gupshup.base_url: "},
 		{"base url unparsable", "gupshup:\n  base_url: 'http://[::1'\n", "gupshup.base_url: "},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := Parse([]byte(tt.head+minimal), noEnv)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("Parse: %v", err)
-			case tt.want != "" && err == nil:
-				t.Fatal("Parse succeeded, want an error")
-			case tt.want != "" && !strings.HasPrefix(err.Error(), tt.want):
-				t.Errorf("error %q does not start with %q", err, tt.want)
-			}
-		})
-	}
+	runHeadCases(t, tests)
 	t.Run("tenant webhook url", func(t *testing.T) {
 		t.Parallel()
 		for _, u := range []string{"example.com/hook", "ftp://example.com/hook", "https://", "/hook"} {
