@@ -82,6 +82,10 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`waproxy_requests_total{route="/{version}/{phone_number_id}/messages",status="401"} 1`,
 		`waproxy_meta_errors_total{code="190"} 1`,
 		`waproxy_upstream_duration_seconds_count{endpoint="v3_message",outcome="200"} 1`,
+		`waproxy_http_server_request_duration_seconds_count{method="POST",route="/{version}/{phone_number_id}/messages",status_class="2xx"} 1`,
+		`waproxy_http_server_request_duration_seconds_count{method="POST",route="/{version}/{phone_number_id}/messages",status_class="4xx"} 1`,
+		`waproxy_http_server_request_duration_seconds_bucket{method="POST",route="/{version}/{phone_number_id}/messages",status_class="2xx",le="15"} 1`,
+		`waproxy_build_info{goversion="go`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
