@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -115,7 +114,7 @@ func (r *Relay) dispatch(ctx context.Context, t *target) {
 // failed to), and records the outcome in the queue.
 func (r *Relay) attempt(t *target, ev store.Event, posted func()) {
 	start := time.Now()
-	status, retryAfter, err := r.post(t, ev.Body)
+	status, retryAfter, redirect, err := r.post(t, ev.Body)
 	elapsed := time.Since(start)
 	posted()
 	result := outcome(status, err)
@@ -135,7 +134,15 @@ func (r *Relay) attempt(t *target, ev store.Event, posted func()) {
 		return
 	}
 	reason := result
-	if status != 0 {
+	if status >= 300 && status < 400 {
+		// Not followed: Meta does not follow a webhook's redirect either.
+		// Only the Location's host is told (its path or query may carry
+		// credentials).
+		reason = "HTTP " + strconv.Itoa(status) + " redirect"
+		if redirect != "" {
+			reason += " to " + redirect
+		}
+	} else if status != 0 {
 		reason = "HTTP " + strconv.Itoa(status)
 	} else if err != nil {
 		reason = result + ": " + transportReason(err)
@@ -166,13 +173,14 @@ func (r *Relay) attempt(t *target, ev store.Event, posted func()) {
 }
 
 // post sends one signed body. It returns the HTTP status (0 when there was
-// none) and the Retry-After the endpoint asked for.
-func (r *Relay) post(t *target, body []byte) (int, time.Duration, error) {
+// none), the Retry-After the endpoint asked for and, for a redirect (never
+// followed), the host of its Location.
+func (r *Relay) post(t *target, body []byte) (status int, wait time.Duration, redirect string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opt.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, 0, &deliveryError{"error", err}
+		return 0, 0, "", &deliveryError{"error", err}
 	}
 	sig256, sig1 := translate.SignWebhook(body, t.AppSecret)
 	h := req.Header
@@ -186,14 +194,17 @@ func (r *Relay) post(t *target, body []byte) (int, time.Duration, error) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			kind = "timeout"
 		}
-		return 0, 0, &deliveryError{kind, err}
+		return 0, 0, "", &deliveryError{kind, err}
 	}
-	// Drain a little so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
+	drainAnswer(resp.Body)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc, err := resp.Location(); err == nil {
+			redirect = loc.Host
+		}
+	}
 	// A Retry-After date is on the endpoint's wall clock: the delay is
 	// measured against ours, then waited on the relay's clock.
-	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), r.wall()), nil
+	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), r.wall()), redirect, nil
 }
 
 // transportReason describes a transport failure without the URL (which
@@ -223,6 +234,8 @@ func outcome(status int, err error) string {
 		return "error"
 	case status >= 200 && status < 300:
 		return "ok"
+	case status >= 300 && status < 400:
+		return "http_3xx"
 	case status >= 400 && status < 500:
 		return "http_4xx"
 	case status >= 500:

@@ -86,8 +86,9 @@ type Options struct {
 	// PollInterval is how often each tenant's queue is checked for due
 	// retries when nothing wakes it. Default 250ms.
 	PollInterval time.Duration
-	// Client sends deliveries and handshakes. Default: a pooled client
-	// without an overall timeout (AttemptTimeout bounds each attempt).
+	// Client sends deliveries and handshakes. Default: NewDeliveryClient.
+	// A client given here is used with its redirects turned off (a 3xx is
+	// a failed attempt, as at Meta).
 	Client *http.Client
 	// Logger, default no logging.
 	Logger *zap.Logger
@@ -143,9 +144,9 @@ func New(opt Options) (*Relay, error) {
 	setDur(&opt.BackoffMax, time.Hour)
 	setDur(&opt.PollInterval, 250*time.Millisecond)
 	if opt.Client == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 64
-		opt.Client = &http.Client{Transport: t}
+		opt.Client = NewDeliveryClient(opt.AttemptTimeout)
+	} else {
+		opt.Client = withDeliveryPolicy(opt.Client)
 	}
 	if opt.Logger == nil {
 		opt.Logger = zap.NewNop()

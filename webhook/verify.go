@@ -73,11 +73,14 @@ func (r *Relay) VerifyStatus() map[string]string {
 
 // VerifyEndpoint runs Meta's verification handshake against one endpoint:
 // GET endpoint?hub.mode=subscribe&hub.verify_token=token&hub.challenge=<random>
-// must answer 200 with the challenge as its body. A nil client means
-// http.DefaultClient.
+// must answer 200 with the challenge as its body. A redirect is a failure
+// (Meta does not follow it). The client is used with the delivery policy
+// (see NewDeliveryClient); nil means NewDeliveryClient's.
 func VerifyEndpoint(ctx context.Context, client *http.Client, endpoint, token string, timeout time.Duration) error {
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultVerifyClient()
+	} else {
+		client = withDeliveryPolicy(client)
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -101,7 +104,14 @@ func VerifyEndpoint(ctx context.Context, client *http.Client, endpoint, token st
 	if err != nil {
 		return fmt.Errorf("no answer after %s: %s", time.Since(start).Round(time.Millisecond), transportReason(err))
 	}
-	defer resp.Body.Close()
+	defer drainAnswer(resp.Body)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		host := ""
+		if loc, err := resp.Location(); err == nil {
+			host = " to " + loc.Host
+		}
+		return fmt.Errorf("HTTP %d redirect%s (not followed)", resp.StatusCode, host)
+	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
