@@ -24,6 +24,7 @@ type Metrics struct {
 
 	intake     *prometheus.CounterVec
 	dedupHits  prometheus.Counter
+	mediaClash prometheus.Counter
 	deliveries *prometheus.CounterVec
 	deliverDur *prometheus.HistogramVec
 	retries    *prometheus.CounterVec
@@ -70,9 +71,13 @@ func New() *Metrics {
 		Name: "waproxy_webhook_dedup_hits_total",
 		Help: "Webhook events not queued because the same event was queued within the dedup window.",
 	})
+	m.mediaClash = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "waproxy_webhook_media_conflicts_total",
+		Help: "Media ids named by a callback that another tenant or app owns (not taken over).",
+	})
 	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waproxy_webhook_deliveries_total",
-		Help: "Webhook delivery attempts, by tenant and result (ok, http_4xx, http_5xx, timeout, error).",
+		Help: "Webhook delivery attempts, by tenant and result (ok, http_3xx, http_4xx, http_5xx, timeout, error).",
 	}, []string{"tenant", "result"})
 	m.deliverDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "waproxy_webhook_delivery_duration_seconds",
@@ -87,7 +92,7 @@ func New() *Metrics {
 		Name: "waproxy_webhook_dead_letters_total",
 		Help: "Webhook events given up after the retry horizon, by tenant.",
 	}, []string{"tenant"})
-	m.reg.MustRegister(m.intake, m.dedupHits, m.deliveries, m.deliverDur, m.retries, m.dead)
+	m.reg.MustRegister(m.intake, m.dedupHits, m.mediaClash, m.deliveries, m.deliverDur, m.retries, m.dead)
 	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.metaErrors, buildInfo(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -112,6 +117,9 @@ func (m *Metrics) WebhookIntake(result string) { m.intake.WithLabelValues(result
 
 // WebhookDedup counts events dropped as duplicates.
 func (m *Metrics) WebhookDedup(n int) { m.dedupHits.Add(float64(n)) }
+
+// WebhookMediaConflict counts a callback's media id left with its owner.
+func (m *Metrics) WebhookMediaConflict() { m.mediaClash.Inc() }
 
 // WebhookDelivery observes one delivery attempt.
 func (m *Metrics) WebhookDelivery(tenant, result string, d time.Duration) {

@@ -63,6 +63,55 @@ func (b *Bolt) PutMedia(ctx context.Context, m Media) error {
 	return b.putRecord(ctx, bucketMedia, m.ID, m)
 }
 
+// ClaimMedia records m unless its id is already owned by another tenant or
+// app: a record that is indexed, not expired, and whose Tenant or AppID
+// differs from m's is left as it is (owner, URL and all), and ClaimMedia
+// returns it with claimed false. Otherwise m is stored (an owner's own
+// record is refreshed) and claimed is true. Check and write are one
+// transaction: of two concurrent claims, one owns the id.
+//
+// Ownership is set by the first owner only: callbacks record media this
+// way, so a callback naming another tenant's id cannot take it over.
+func (b *Bolt) ClaimMedia(ctx context.Context, m Media) (owner Media, claimed bool, err error) {
+	release, err := b.enter(ctx)
+	if err != nil {
+		return Media{}, false, err
+	}
+	defer release()
+	if m.ID == "" {
+		return Media{}, false, fmt.Errorf("store: %s record without id", bucketMedia)
+	}
+	now := b.opt.Now()
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return Media{}, false, fmt.Errorf("store: %s %s: %w", bucketMedia, m.ID, err)
+	}
+	err = b.db.Batch(func(tx *bolt.Tx) error {
+		owner, claimed = Media{}, false // fn may run more than once
+		bk := tx.Bucket([]byte(bucketMedia))
+		if old := bk.Get([]byte(m.ID)); old != nil {
+			var cur Media
+			if err := json.Unmarshal(old, &cur); err != nil {
+				// Whose it is cannot be told: left alone.
+				return fmt.Errorf("%s %s: %w", bucketMedia, m.ID, errCorrupt)
+			}
+			if now.Sub(cur.Created) < b.opt.MediaTTL && (cur.Tenant != m.Tenant || cur.AppID != m.AppID) {
+				owner = cur
+				return nil
+			}
+		}
+		owner, claimed = m, true
+		return bk.Put([]byte(m.ID), raw)
+	})
+	if err != nil {
+		return Media{}, false, fmt.Errorf("store: %w", err)
+	}
+	return owner, claimed, nil
+}
+
 // Media returns a media id's record unless it is unknown or older than
 // MediaTTL.
 func (b *Bolt) Media(ctx context.Context, id string) (Media, bool, error) {

@@ -106,3 +106,67 @@ func TestBoltFlowIndex(t *testing.T) {
 		t.Error("a deleted flow was found")
 	}
 }
+
+// TestBoltClaimMedia pins who a media id belongs to: the first owner, for
+// as long as its record is valid; nobody else's claim moves it.
+func TestBoltClaimMedia(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	upload := Media{ID: "X", Tenant: "a", AppID: "app-a", MimeType: "image/jpeg", SHA256: "ab", Size: 42, Created: now}
+	tests := []struct {
+		name        string
+		existing    *Media // indexed before the claim
+		age         time.Duration
+		claim       Media
+		wantClaimed bool
+		want        Media // the record afterwards
+	}{
+		{"an unknown id is recorded", nil, 0,
+			Media{ID: "X", Tenant: "b", AppID: "app-b", Size: -1, URL: "https://g/x"}, true,
+			Media{ID: "X", Tenant: "b", AppID: "app-b", Size: -1, URL: "https://g/x", Created: now}},
+		{"another tenant's id keeps its owner and url", &upload, 0,
+			Media{ID: "X", Tenant: "b", AppID: "app-b", Size: -1, URL: "http://attacker.test/steal"}, false, upload},
+		{"another app of the same tenant does not take it either", &upload, 0,
+			Media{ID: "X", Tenant: "a", AppID: "app-a2", Size: -1, URL: "http://attacker.test/steal"}, false, upload},
+		{"the owner's own record is refreshed", &upload, 0,
+			Media{ID: "X", Tenant: "a", AppID: "app-a", Size: -1, URL: "https://g/x2"}, true,
+			Media{ID: "X", Tenant: "a", AppID: "app-a", Size: -1, URL: "https://g/x2", Created: now}},
+		{"an expired record is no longer owned", &upload, time.Hour,
+			Media{ID: "X", Tenant: "b", AppID: "app-b", Size: -1, URL: "https://g/x"}, true,
+			Media{ID: "X", Tenant: "b", AppID: "app-b", Size: -1, URL: "https://g/x", Created: now.Add(time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := now
+			b, err := Open(filepath.Join(t.TempDir(), "m.db"), Options{NoSync: true, MediaTTL: time.Hour, Now: func() time.Time { return clock }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ctx := context.Background()
+			if tt.existing != nil {
+				if err := b.PutMedia(ctx, *tt.existing); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock = now.Add(tt.age)
+			owner, claimed, err := b.ClaimMedia(ctx, tt.claim)
+			if err != nil || claimed != tt.wantClaimed || owner != tt.want {
+				t.Errorf("ClaimMedia = %+v, %v, %v; want %+v, %v", owner, claimed, err, tt.want, tt.wantClaimed)
+			}
+			got, ok, err := b.Media(ctx, "X")
+			if err != nil || !ok || got != tt.want {
+				t.Errorf("Media = %+v, %v, %v; want %+v", got, ok, err, tt.want)
+			}
+		})
+	}
+	b, err := Open(filepath.Join(t.TempDir(), "m.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, _, err := b.ClaimMedia(context.Background(), Media{}); err == nil {
+		t.Error("a record without id was accepted")
+	}
+}

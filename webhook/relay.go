@@ -104,8 +104,15 @@ type Options struct {
 	Jitter func() float64
 	// Media, when set, learns inbound media ids (owner tenant and app,
 	// type, hash, Gupshup's URL) so clients can look them up and download
-	// them.
-	Media store.MediaIndex
+	// them. An id already owned by another tenant or app is not taken
+	// over (see store.Bolt.ClaimMedia).
+	Media MediaClaimer
+}
+
+// MediaClaimer records a media id for its first owner only: claimed is
+// false, and nothing changes, when owner is another tenant's or app's.
+type MediaClaimer interface {
+	ClaimMedia(ctx context.Context, m store.Media) (owner store.Media, claimed bool, err error)
 }
 
 // Relay accepts callbacks and delivers webhooks.
@@ -272,7 +279,10 @@ func (r *Relay) learn(ctx context.Context, ids []translate.IDPair) {
 }
 
 // learnMedia records the media of inbound messages before their webhook
-// can reach the tenant (which may look them up at once).
+// can reach the tenant (which may look them up at once), for the app the
+// callback came for. A media id owned by another tenant or app keeps its
+// owner and URL: a callback never moves an id (the event is still
+// delivered, and its tenant's lookups of the id are refused as unknown).
 func (r *Relay) learnMedia(ctx context.Context, src *Source, evs []translate.WebhookEvent) {
 	if r.opt.Media == nil {
 		return
@@ -284,8 +294,16 @@ func (r *Relay) learnMedia(ctx context.Context, src *Source, evs []translate.Web
 			}
 			rec := store.Media{ID: m.ID, Tenant: src.Tenant, AppID: src.AppID, MimeType: m.MimeType,
 				SHA256: m.SHA256, Size: -1, URL: m.URL}
-			if err := r.opt.Media.PutMedia(ctx, rec); err != nil {
+			owner, claimed, err := r.opt.Media.ClaimMedia(ctx, rec)
+			if err != nil {
 				r.log.Warn("recording inbound media failed", zap.String("media_id", m.ID), zap.Error(err))
+				continue
+			}
+			if !claimed {
+				r.m.WebhookMediaConflict()
+				r.log.Warn("a callback named a media id owned by another app; its owner is kept",
+					zap.String("media_id", m.ID), zap.String("app_id", src.AppID), zap.String("tenant", src.Tenant),
+					zap.String("owner_app_id", owner.AppID), zap.String("owner_tenant", owner.Tenant))
 			}
 		}
 	}
