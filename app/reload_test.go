@@ -97,8 +97,8 @@ func TestReloadAddsAndRemovesTenants(t *testing.T) {
 	if got := send(a, "token-b", "100000000000002"); got != http.StatusUnauthorized {
 		t.Fatalf("tenant b before the reload: HTTP %d, want 401", got)
 	}
-	if got := intake(a, "app-b", "cb-b"); got != http.StatusNotFound {
-		t.Fatalf("app-b's intake before the reload: HTTP %d, want 404", got)
+	if got := intake(a, "app-b", "cb-b"); got != http.StatusUnauthorized {
+		t.Fatalf("app-b's intake before the reload: HTTP %d, want 401", got)
 	}
 	if err := a.Reload(t.Context(), withHook(tenantB)); err != nil {
 		t.Fatal(err)
@@ -143,8 +143,8 @@ func TestReloadAddsAndRemovesTenants(t *testing.T) {
 	if got := send(a, "token-b", "100000000000002"); got != http.StatusUnauthorized {
 		t.Errorf("removed tenant: HTTP %d, want 401", got)
 	}
-	if got := intake(a, "app-b", "cb-b"); got != http.StatusNotFound {
-		t.Errorf("removed tenant's intake: HTTP %d, want 404", got)
+	if got := intake(a, "app-b", "cb-b"); got != http.StatusUnauthorized {
+		t.Errorf("removed tenant's intake: HTTP %d, want 401", got)
 	}
 }
 

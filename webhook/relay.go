@@ -183,6 +183,11 @@ func New(opt Options) (*Relay, error) {
 	return r, nil
 }
 
+// unknownAppSecret stands in for the secret of an app that is not
+// configured (see ServeIntake). Its value does not matter: such a callback
+// is refused whatever it sends.
+const unknownAppSecret = "unknown-app-secret-placeholder-32b"
+
 func setDur(d *time.Duration, v time.Duration) {
 	if *d <= 0 {
 		*d = v
@@ -191,9 +196,19 @@ func setDur(d *time.Duration, v time.Duration) {
 
 // ServeIntake handles one Gupshup callback for app. It answers 200 with an
 // empty body once the translated events are stored, 400 for a body that is
-// not JSON, 401/403/404 (no body) for a wrong secret, a refused peer or an
-// unknown app, and 503 when the store fails (Gupshup retries). It returns
-// fields for the request's log line: ids and counts, never content.
+// not JSON, 403 (no body) for a peer outside the allow-list, and 503 when
+// the store fails (Gupshup retries).
+//
+// Whether an app is configured is told only to callers holding its
+// secret: a callback for an app that is not configured gets the answer of
+// a wrong secret, 401 with no body, and so does a GET or HEAD carrying a
+// secret header that does not match. A GET or HEAD without the secret
+// header (a reachability check) gets 200 with no body for any app; with
+// the app's secret, 200 too. The metric tells them apart (unauthorized,
+// unknown_app, check).
+//
+// It returns fields for the request's log line: ids and counts, never
+// content.
 func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string) []zap.Field {
 	fields := []zap.Field{zap.String("app_id", app)}
 	reject := func(status int, result string) []zap.Field {
@@ -204,20 +219,29 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 	if !r.allowed(req.RemoteAddr) {
 		return reject(http.StatusForbidden, "forbidden")
 	}
-	src, ok := r.routes.Load().sources[app]
-	if !ok {
-		return reject(http.StatusNotFound, "unknown_app")
-	}
-	fields = append(fields, zap.String("tenant", src.Tenant))
-	if req.Method == http.MethodGet || req.Method == http.MethodHead {
-		// A reachability check (Gupshup checks the URL when a subscription
-		// is created, perhaps without the meta headers): answered without
-		// reading or storing anything.
+	src, known := r.routes.Load().sources[app]
+	// A reachability check (Gupshup checks the URL when a subscription is
+	// created with doCheck, perhaps without the meta headers) is answered
+	// without reading or storing anything.
+	check := req.Method == http.MethodGet || req.Method == http.MethodHead
+	if check && len(req.Header.Values(r.opt.SecretHeader)) == 0 {
+		if !known {
+			return reject(http.StatusOK, "unknown_app")
+		}
 		return reject(http.StatusOK, "check")
 	}
-	got := req.Header.Get(r.opt.SecretHeader)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(src.Secret)) != 1 {
+	got := []byte(req.Header.Get(r.opt.SecretHeader))
+	if !known {
+		// Compared all the same, so the answer does not come sooner.
+		subtle.ConstantTimeCompare(got, []byte(unknownAppSecret))
+		return reject(http.StatusUnauthorized, "unknown_app")
+	}
+	fields = append(fields, zap.String("tenant", src.Tenant))
+	if subtle.ConstantTimeCompare(got, []byte(src.Secret)) != 1 {
 		return reject(http.StatusUnauthorized, "unauthorized")
+	}
+	if check {
+		return reject(http.StatusOK, "check")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opt.MaxBodyBytes))
 	if err != nil {

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"waproxy/metrics"
 	"waproxy/store"
 	"waproxy/translate"
 )
@@ -149,8 +151,8 @@ func TestIntakeAnswers(t *testing.T) {
 	}{
 		{"a valid status is stored before the 200", appA, secretA, statusCallback("gs-1", "sent"), "", 200, 1},
 		{"an enqueued status is acknowledged and dropped", appA, secretA, statusCallback("gs-1", "enqueued"), "", 200, 0},
-		{"unknown app is 404 without detail", "app-x", secretA, statusCallback("gs-1", "sent"), "", 404, 0},
-		{"an app whose tenant has no webhook is unknown", "app-b", "cb-secret-b", statusCallback("gs-1", "sent"), "", 404, 0},
+		{"unknown app is 401 like a wrong secret", "app-x", secretA, statusCallback("gs-1", "sent"), "", 401, 0},
+		{"an app whose tenant has no webhook is unknown", "app-b", "cb-secret-b", statusCallback("gs-1", "sent"), "", 401, 0},
 		{"wrong secret is 401", appA, "nope", statusCallback("gs-1", "sent"), "", 401, 0},
 		{"missing secret is 401", appA, "", statusCallback("gs-1", "sent"), "", 401, 0},
 		{"another app's secret is 401", appA, "cb-secret-b", statusCallback("gs-1", "sent"), "", 401, 0},
@@ -198,22 +200,72 @@ func TestIntakeRefusesOversizedBodies(t *testing.T) {
 	}
 }
 
-func TestIntakeReachabilityCheck(t *testing.T) {
+// TestIntakeDoesNotRevealApps pins that a caller without an app's secret
+// cannot tell a configured app from one that is not: every probe gets the
+// same answer (status, headers, body) for both, while the metric keeps the
+// cases apart. Only the app's secret gets an answer of its own.
+func TestIntakeDoesNotRevealApps(t *testing.T) {
 	t.Parallel()
-	f := newRelay(t, nil, []Target{{Tenant: "a", URL: "http://127.0.0.1:1/hook", AppSecret: appSec}}, nil)
-	for _, app := range []string{appA, "nope"} {
-		req := httptest.NewRequest(http.MethodGet, "/gupshup/callbacks/"+app, nil)
+	type answer struct {
+		status int
+		header http.Header
+		body   string
+	}
+	m := metrics.New()
+	f := newRelay(t, nil, []Target{{Tenant: "a", URL: "http://127.0.0.1:1/hook", AppSecret: appSec}}, func(o *Options) { o.Metrics = m })
+	serve := func(method, app string, secret *string) answer {
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader(statusCallback("gs-1", "sent"))
+		}
+		req := httptest.NewRequest(method, "/gupshup/callbacks/"+app, body)
+		if secret != nil {
+			req.Header.Set("X-Waproxy-Secret", *secret)
+		}
 		w := httptest.NewRecorder()
 		f.relay.ServeIntake(w, req, app)
-		want := 200
-		if app == "nope" {
-			want = 404
+		return answer{w.Code, w.Header(), w.Body.String()}
+	}
+	none, wrong, other := (*string)(nil), ptr("nope"), ptr("cb-secret-b")
+	tests := []struct {
+		name   string
+		method string
+		secret *string
+		want   int // for the configured app-a and the unknown app-x alike
+	}{
+		{"a reachability check without the secret header", http.MethodGet, none, 200},
+		{"a HEAD reachability check", http.MethodHead, none, 200},
+		{"a check with a wrong secret", http.MethodGet, wrong, 401},
+		{"a HEAD check with another app's secret", http.MethodHead, other, 401},
+		{"a callback without secret", http.MethodPost, none, 401},
+		{"a callback with a wrong secret", http.MethodPost, wrong, 401},
+		{"a callback with an empty secret", http.MethodPost, ptr(""), 401},
+	}
+	for _, tt := range tests {
+		known, unknown := serve(tt.method, appA, tt.secret), serve(tt.method, "app-x", tt.secret)
+		if known.status != tt.want || unknown.status != tt.want || known.body != "" || unknown.body != "" ||
+			!reflect.DeepEqual(known.header, unknown.header) {
+			t.Errorf("%s: configured app %+v, unknown app %+v; want both HTTP %d with no body", tt.name, known, unknown, tt.want)
 		}
-		if w.Code != want {
-			t.Errorf("GET for %s = %d, want %d", app, w.Code, want)
+	}
+	// The secret itself is the only way to learn the app is configured.
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		if a := serve(method, appA, ptr(secretA)); a.status != 200 {
+			t.Errorf("%s with app-a's secret: HTTP %d, want 200", method, a.status)
+		}
+		if a := serve(method, "app-x", ptr(secretA)); a.status != 401 {
+			t.Errorf("%s of an unknown app with a secret: HTTP %d, want 401", method, a.status)
+		}
+	}
+	s := scrape(t, m)
+	for result, want := range map[string]string{"check": "4", "unknown_app": "9", "unauthorized": "5"} {
+		if line := `waproxy_webhook_intake_total{result="` + result + `"} ` + want; !strings.Contains(s, line) {
+			t.Errorf("want %s in\n%s", line, grepLines(s, "waproxy_webhook_intake_total"))
 		}
 	}
 }
+
+func ptr(s string) *string { return &s }
 
 func TestBackoffAndRetryAfterParsing(t *testing.T) {
 	t.Parallel()

@@ -75,7 +75,7 @@ func (rt *routes) target(tenant string) (*target, bool) {
 // checked like New's; on error nothing changes. From its return on:
 //
 //   - the intake accepts callbacks of the new sources only (an app no
-//     longer listed gets 404, as at start-up);
+//     longer listed gets 401, like a wrong secret, as at start-up);
 //   - a new tenant gets its own dispatcher, and a tenant whose endpoint
 //     changed (URL, app secret, verify token or concurrency) gets a new
 //     one that signs and posts with the new settings; attempts already in

@@ -35,8 +35,8 @@ func TestUpdateAddsChangesAndRemovesTenants(t *testing.T) {
 			{AppID: appA, Tenant: "a", Secret: secretA, Phone: translate.PhoneMeta{PhoneNumberID: "100000000000001"}},
 			{AppID: "app-b", Tenant: "b", Secret: "cb-secret-b", Phone: translate.PhoneMeta{PhoneNumberID: "100000000000002"}},
 		}
-		if got := f.post(t, "app-b", "cb-secret-b", statusCallback("gs-b0", "sent")); got != http.StatusNotFound {
-			t.Fatalf("app-b before it has a webhook: HTTP %d, want 404", got)
+		if got := f.post(t, "app-b", "cb-secret-b", statusCallback("gs-b0", "sent")); got != http.StatusUnauthorized {
+			t.Fatalf("app-b before it has a webhook: HTTP %d, want 401", got)
 		}
 
 		// Add tenant b with a verify token; change a's endpoint and secret.
@@ -78,8 +78,8 @@ func TestUpdateAddsChangesAndRemovesTenants(t *testing.T) {
 		if _, err := f.relay.Update([]Target{{Tenant: "b", URL: recvB.URL, AppSecret: "secret-b", VerifyToken: "vt"}}, sources); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.post(t, appA, secretA, statusCallback("gs-a2", "sent")); got != http.StatusNotFound {
-			t.Errorf("app-a after its tenant was removed: HTTP %d, want 404", got)
+		if got := f.post(t, appA, secretA, statusCallback("gs-a2", "sent")); got != http.StatusUnauthorized {
+			t.Errorf("app-a after its tenant was removed: HTTP %d, want 401", got)
 		}
 		if _, ok := f.relay.VerifyStatus()["a"]; ok {
 			t.Error("a removed tenant is still in the verification status")
