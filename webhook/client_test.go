@@ -146,6 +146,35 @@ func TestVerifyEndpointRefusesRedirects(t *testing.T) {
 	}
 }
 
+// TestDeliveryClientPolicy pins the transport every delivery and handshake
+// uses: pooled, with bounded dial, TLS and header waits, no overall
+// timeout (the attempt's context bounds it) and no redirects, also for a
+// client given in Options.
+func TestDeliveryClientPolicy(t *testing.T) {
+	t.Parallel()
+	c := NewDeliveryClient(7 * time.Second)
+	tr, ok := c.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("transport %T", c.Transport)
+	}
+	if tr.TLSHandshakeTimeout != tlsHandshakeTimeout || tr.ResponseHeaderTimeout != 7*time.Second ||
+		tr.IdleConnTimeout != idleConnTimeout || tr.MaxIdleConnsPerHost != maxIdleConnsPerHost ||
+		tr.DialContext == nil || c.Timeout != 0 {
+		t.Errorf("transport %+v, client timeout %v", tr, c.Timeout)
+	}
+	given := &http.Client{Timeout: time.Minute}
+	f := newRelay(t, nil, nil, func(o *Options) { o.Client = given })
+	for name, c := range map[string]*http.Client{"default": NewDeliveryClient(time.Second), "given": f.relay.opt.Client} {
+		req := httptest.NewRequest(http.MethodPost, "http://x.test/", nil)
+		if c.CheckRedirect == nil || c.CheckRedirect(req, []*http.Request{req}) != http.ErrUseLastResponse {
+			t.Errorf("%s client follows redirects", name)
+		}
+	}
+	if given.CheckRedirect != nil || f.relay.opt.Client.Timeout != time.Minute {
+		t.Error("the given client was changed in place, or its settings were lost")
+	}
+}
+
 func scrape(t *testing.T, m *metrics.Metrics) string {
 	t.Helper()
 	w := httptest.NewRecorder()
