@@ -239,8 +239,12 @@ func (c *Client) DownloadMedia(ctx context.Context, appID, appToken, mediaID str
 // follows DownloadMedia's contract.
 func (c *Client) FetchURL(ctx context.Context, rawURL, appToken string) (*http.Response, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, fmt.Errorf("%w: %q (want an absolute http or https URL without user info)", ErrBadURL, redact(rawURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %q (want an absolute http or https URL)", ErrBadURL, redact(rawURL))
+	}
+	if u.User != nil {
+		// Not quoted: user info may hold a password.
+		return nil, fmt.Errorf("%w: a URL with user info", ErrBadURL)
 	}
 	if !c.hosts.allows(u) {
 		if u.Scheme != "https" {
