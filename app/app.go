@@ -89,6 +89,7 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 		DialTimeout:         cfg.Gupshup.DialTimeout,
 		MaxIdleConnsPerHost: cfg.Gupshup.MaxIdleConnsPerHost,
 		MaxConnsPerHost:     cfg.Gupshup.MaxConnsPerHost,
+		MediaHosts:          cfg.Gupshup.MediaHosts,
 	})
 	tokens := auth.NewTokens(up, auth.TokensConfig{
 		Email:           cfg.Gupshup.Partner.Email,

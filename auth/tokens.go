@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"waproxy/upstream"
 )
 
 // PartnerAPI is what token management needs from the Gupshup client.
@@ -19,8 +23,21 @@ type PartnerAPI interface {
 }
 
 // ErrNoCredentials is returned for a phone number without a static token
-// when no partner credentials are configured.
+// when no partner credentials are configured. It is an ErrRejected.
 var ErrNoCredentials = errors.New("auth: no app token and no partner credentials")
+
+// Every error Token and Refresh return matches exactly one of ErrTransient
+// and ErrRejected (errors.Is), besides wrapping its cause.
+var (
+	// ErrTransient marks a fetch that failed for a reason that may pass:
+	// Gupshup's login or token call could not be reached, did not answer
+	// in time, or answered 5xx, 408 or 429; or the caller's context ended.
+	ErrTransient = errors.New("auth: Gupshup token service temporarily unavailable")
+	// ErrRejected marks a fetch only the operator can fix: Gupshup
+	// answered another 4xx (bad partner credentials, an unknown app), or a
+	// 2xx without a token, or no partner credentials are configured.
+	ErrRejected = errors.New("auth: Gupshup refused the token request")
+)
 
 // TokensConfig configures Tokens.
 type TokensConfig struct {
@@ -116,7 +133,8 @@ func (t *Tokens) settings() (TokensConfig, uint64) {
 	return t.cfg, t.gen
 }
 
-// Token returns the app token to inject for p.
+// Token returns the app token to inject for p. A failed fetch matches
+// ErrTransient or ErrRejected.
 func (t *Tokens) Token(ctx context.Context, p *Phone) (string, error) {
 	if p.appToken != "" {
 		return p.appToken, nil
@@ -161,7 +179,8 @@ func (t *Tokens) startEarlyRefresh(appID string, now time.Time) bool {
 // the token to retry that call with once (freshly fetched, or fetched by a
 // concurrent caller meanwhile), or ok=false when there is none: static
 // tokens cannot be refreshed. Concurrent callers that saw the same rejected
-// token share one fetch.
+// token share one fetch. A failed fetch matches ErrTransient or
+// ErrRejected.
 func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token string, ok bool, err error) {
 	if p.appToken != "" {
 		return "", false, nil
@@ -178,7 +197,7 @@ func (t *Tokens) Refresh(ctx context.Context, p *Phone, rejected string) (token 
 func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, error) {
 	cfg, gen := t.settings()
 	if t.api == nil || cfg.Email == "" {
-		return "", ErrNoCredentials
+		return "", classify(ErrNoCredentials)
 	}
 	// The fetch is shared by every waiting caller, so one caller giving up
 	// must not cancel it; the upstream client bounds it with its timeout.
@@ -217,7 +236,7 @@ func (t *Tokens) fetchApp(ctx context.Context, appID, stale string) (string, err
 		return tok, nil
 	})
 	if err != nil {
-		return "", err
+		return "", classify(err)
 	}
 	return v.(string), nil
 }
@@ -269,6 +288,44 @@ func (t *Tokens) do(ctx context.Context, key string, fn func() (any, error)) (an
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// fetchError is a failed token fetch, classified. Its text is the cause's.
+type fetchError struct {
+	err       error
+	transient bool
+}
+
+func (e *fetchError) Error() string { return e.err.Error() }
+
+func (e *fetchError) Unwrap() []error {
+	if e.transient {
+		return []error{e.err, ErrTransient}
+	}
+	return []error{e.err, ErrRejected}
+}
+
+// classify wraps err so that it matches ErrTransient or ErrRejected.
+func classify(err error) error {
+	if errors.Is(err, ErrTransient) || errors.Is(err, ErrRejected) {
+		return err
+	}
+	return &fetchError{err: err, transient: isTransient(err)}
+}
+
+// isTransient reports whether a failed fetch may succeed later.
+func isTransient(err error) bool {
+	var s interface{ HTTPStatus() int }
+	if errors.As(err, &s) {
+		st := s.HTTPStatus()
+		return st >= 500 || st == http.StatusRequestTimeout || st == http.StatusTooManyRequests
+	}
+	if errors.Is(err, upstream.ErrNotSent) || errors.Is(err, upstream.ErrNoAnswer) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // isUnauthorized reports whether err carries HTTP status 401.

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -299,7 +300,18 @@ type GupshupConfig struct {
 	// PartnerTokenTTL is how long a partner login is used (Gupshup: 24h),
 	// default 22h.
 	PartnerTokenTTL time.Duration `yaml:"partner_token_ttl"`
+	// MediaHosts are the hosts, besides base_url's own, that may receive an
+	// app token when the proxy downloads an inbound media url, over https
+	// only: exact host names or "*.suffix" wildcards for subdomains. A url
+	// on another host is downloaded without the token (https) or not at all
+	// (http). Default [filemanager.gupshup.io], the host Gupshup documents
+	// for inbound media.
+	MediaHosts []string `yaml:"media_hosts"`
 }
+
+// DefaultMediaHosts is gupshup.media_hosts when the file leaves it out:
+// the host Gupshup's documentation shows in inbound media urls.
+var DefaultMediaHosts = []string{"filemanager.gupshup.io"}
 
 // PartnerConfig are partner portal credentials.
 type PartnerConfig struct {
@@ -508,6 +520,9 @@ func (c *Config) applyDefaults() {
 	}
 	setDefaultDur(&g.AppTokenTTL, 22*time.Hour)
 	setDefaultDur(&g.PartnerTokenTTL, 22*time.Hour)
+	if g.MediaHosts == nil {
+		g.MediaHosts = slices.Clone(DefaultMediaHosts)
+	}
 	md := &c.Media
 	setDefaultDur(&md.URLTTL, 5*time.Minute)
 	setDefaultDur(&md.CacheTTL, 10*time.Minute)

@@ -738,6 +738,14 @@ tenants:
 			[]string{"gupshup.base_url", `"ftp://partner.gupshup.io"`}},
 		{"base url Embedded in other case", "gupshup:\n  base_url: Embedded\n" + minimal,
 			[]string{"gupshup.base_url"}},
+		{"media host with a scheme", "gupshup:\n  media_hosts: [\"https://filemanager.gupshup.io\"]\n" + minimal,
+			[]string{"gupshup.media_hosts[0]", `"https://filemanager.gupshup.io"`}},
+		{"media host bare wildcard", "gupshup:\n  media_hosts: [filemanager.gupshup.io, \"*\"]\n" + minimal,
+			[]string{"gupshup.media_hosts[1]", `"*"`}},
+		{"media host wildcard on a top-level domain", "gupshup:\n  media_hosts: [\"*.io\"]\n" + minimal,
+			[]string{"gupshup.media_hosts[0]"}},
+		{"media host with a port", "gupshup:\n  media_hosts: [\"filemanager.gupshup.io:443\"]\n" + minimal,
+			[]string{"gupshup.media_hosts[0]"}},
 		{"negative shutdown delay", "server:\n  shutdown_delay: -1s\n" + minimal,
 			[]string{"server.shutdown_delay", "negative"}},
 		{"negative max body", "max_body_bytes: -1\n" + minimal,
@@ -815,6 +823,7 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			MaxIdleConnsPerHost: 256,
 			AppTokenTTL:         22 * time.Hour,
 			PartnerTokenTTL:     22 * time.Hour,
+			MediaHosts:          []string{"filemanager.gupshup.io"},
 		},
 		Webhooks: WebhooksConfig{
 			StorePath:         "waproxy.db",
@@ -892,6 +901,7 @@ gupshup:
     secret: s
   app_token_ttl: 1h
   partner_token_ttl: 2h
+  media_hosts: ["filemanager.gupshup.io", "*.gupshup.io"]
 translate:
   normalize_template_buttons: false
   v2_button_params: reject
@@ -968,6 +978,7 @@ tenants:
 			Partner:             PartnerConfig{Email: "p@example.com", Secret: "s"},
 			AppTokenTTL:         time.Hour,
 			PartnerTokenTTL:     2 * time.Hour,
+			MediaHosts:          []string{"filemanager.gupshup.io", "*.gupshup.io"},
 		},
 		Translate: TranslateConfig{NormalizeTemplateButtons: &f, V2ButtonParams: "reject"},
 		Templates: TemplatesConfig{CacheTTL: 2 * time.Minute, NegativeTTL: 5 * time.Second, MinRefresh: 30 * time.Second},
@@ -1071,6 +1082,27 @@ func TestParseBaseURL(t *testing.T) {
 				t.Errorf("BaseURL = %q, want %q", cfg.Gupshup.BaseURL, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseMediaHosts: left out, the documented Gupshup media host; an
+// explicit empty list means base_url's host only.
+func TestParseMediaHosts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, raw string
+		want      []string
+	}{
+		{"default", minimal, []string{"filemanager.gupshup.io"}},
+		{"empty list", "gupshup:\n  media_hosts: []\n" + minimal, []string{}},
+		{"entries kept as written", "gupshup:\n  media_hosts: [\"*.gupshup.io\", media.example.com]\n" + minimal,
+			[]string{"*.gupshup.io", "media.example.com"}},
+	}
+	for _, tt := range tests {
+		got := mustParse(t, tt.raw, noEnv).Gupshup.MediaHosts
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: media_hosts = %#v, want %#v", tt.name, got, tt.want)
+		}
 	}
 }
 

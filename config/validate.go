@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"waproxy/upstream"
 )
 
 // Simulated reports whether base_url is a simulated Gupshup: "embedded", or
@@ -138,6 +140,11 @@ func (c *Config) validateEndpoints() error {
 	if c.Gupshup.BaseURL != Embedded {
 		if err := checkHTTPURL("gupshup.base_url", c.Gupshup.BaseURL); err != nil {
 			return fmt.Errorf("%w, or %q for the built-in simulator", err, Embedded)
+		}
+	}
+	for i, h := range c.Gupshup.MediaHosts {
+		if _, _, err := upstream.ParseMediaHost(h); err != nil {
+			return fmt.Errorf("gupshup.media_hosts[%d]: %q: want a host name (filemanager.gupshup.io) or *.suffix (*.gupshup.io)", i, h)
 		}
 	}
 	if c.PublicURL == "" {

@@ -457,6 +457,10 @@ func (s *Server) flowJSONDownload(c *gin.Context) {
 	}
 	dl, err := api.FetchURL(c.Request.Context(), src, "")
 	if err != nil {
+		if e, ok := downloadError(c, err, "flow JSON"); ok {
+			s.fail(c, e)
+			return
+		}
 		logOf(c).err = "flow.json download failed"
 		s.fail(c, translate.Internal("The flow JSON could not be fetched."))
 		return

@@ -499,35 +499,36 @@ func (s *Server) openMedia(c *gin.Context, tenant *auth.Tenant, m store.Media) (
 	}
 	token, err := s.opt.Tokens.Token(ctx, phone)
 	if err != nil {
-		e := translate.Internal("Gateway configuration problem: no Gupshup app token could be obtained for this phone number.")
-		e.Operator, e.Rule = true, "app_token_unavailable"
-		return nil, e
+		return nil, tokenError(c, err)
 	}
 	resp, err := open(token)
 	var se *upstream.StatusError
 	if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
-		if fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, phone, token); rerr == nil && ok {
+		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, phone, token)
+		switch {
+		case rerr == nil && ok:
 			l.retried = true
 			resp, err = open(fresh)
+		case errors.Is(rerr, auth.ErrTransient):
+			return nil, tokenError(c, rerr)
 		}
 	}
 	if err == nil {
 		return resp, nil
 	}
-	switch {
-	case errors.As(err, &se):
+	if errors.As(err, &se) {
 		// "Invalid Media Id" (expired at Gupshup: 7 days for inbound), or
 		// an inbound file URL that is gone, is Graph's unknown object.
 		if m.URL != "" && (se.Status == http.StatusNotFound || se.Status == http.StatusGone) {
 			return nil, translate.MediaNotFound("get", m.ID)
 		}
 		return nil, translate.UpstreamMediaError("get", m.ID, se.Status, se.Body, "")
-	case errors.Is(err, upstream.ErrNotSent):
-		return nil, translate.Unreachable("connection failed")
-	default:
-		l.err = "media fetch failed"
-		return nil, translate.Internal("The media could not be fetched.")
 	}
+	if e, ok := downloadError(c, err, "media"); ok {
+		return nil, e
+	}
+	l.err = "media fetch failed"
+	return nil, translate.Internal("The media could not be fetched.")
 }
 
 // cache returns the media cache.

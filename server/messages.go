@@ -149,14 +149,13 @@ func (s *Server) callSend(c *gin.Context, p *auth.Phone, endpoint string, call f
 	if err != nil {
 		switch {
 		case errors.Is(err, errNoToken):
-			l.err = "app token unavailable"
-			return nil, noTokenError()
+			return nil, tokenError(c, err)
 		case errors.Is(err, upstream.ErrNotSent):
 			l.err = "upstream unreachable"
 			return nil, translate.Unreachable("connection failed")
 		case errors.Is(err, upstream.ErrNoAnswer):
 			l.err = "upstream gave no answer"
-			return nil, translate.MaybeSent("no answer")
+			return nil, noAnswerError(endpoint)
 		default:
 			l.err = "upstream call failed"
 			return nil, translate.Internal("The upstream call could not be made.")
@@ -165,20 +164,11 @@ func (s *Server) callSend(c *gin.Context, p *auth.Phone, endpoint string, call f
 	return resp, nil
 }
 
-// errNoToken is withToken's error when no app token can be had.
-var errNoToken = errors.New("no Gupshup app token")
-
-// noTokenError is the client's error when no app token can be had.
-func noTokenError() *translate.Error {
-	e := translate.Internal("Gateway configuration problem: no Gupshup app token could be obtained for this phone number.")
-	e.Operator = true
-	e.Rule = "app_token_unavailable"
-	return e
-}
-
 // withToken makes a Gupshup call with the phone's app token; after a 401
 // (Gupshup refused the call, so nothing was done) it refreshes the token
-// and, when that gave a new one, calls once more (then retried runs).
+// and, when that gave a new one, calls once more (then retried runs). When
+// no token can be had, or the refresh failed in a way that may pass, the
+// error wraps errNoToken and the token source's error.
 func (s *Server) withToken(ctx context.Context, p *auth.Phone, call func(ctx context.Context, token string) (*upstream.Response, error), retried func()) (*upstream.Response, error) {
 	token, err := s.opt.Tokens.Token(ctx, p)
 	if err != nil {
@@ -187,11 +177,15 @@ func (s *Server) withToken(ctx context.Context, p *auth.Phone, call func(ctx con
 	resp, err := call(ctx, token)
 	if err == nil && resp.Status == http.StatusUnauthorized {
 		fresh, ok, rerr := s.opt.Tokens.Refresh(ctx, p, token)
-		if rerr == nil && ok {
+		switch {
+		case rerr == nil && ok:
 			if retried != nil {
 				retried()
 			}
 			resp, err = call(ctx, fresh)
+		case errors.Is(rerr, auth.ErrTransient):
+			// Whether the rejected token is really bad is not known yet.
+			return nil, fmt.Errorf("%w: %w", errNoToken, rerr)
 		}
 	}
 	return resp, err

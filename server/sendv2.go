@@ -153,12 +153,13 @@ func (s *Server) lookupError(c *gin.Context, appID, name, lang string, err error
 	case errors.As(err, &te):
 		logOf(c).err = "template list unreadable"
 		return te
+	case errors.Is(err, errNoToken):
+		// Before the transport cases: a token fetch that failed to
+		// connect wraps upstream.ErrNotSent too.
+		return tokenError(c, err)
 	case errors.Is(err, upstream.ErrNotSent), errors.Is(err, upstream.ErrNoAnswer):
 		logOf(c).err = "template list unreachable"
 		return translate.Unreachable("the Gupshup template list could not be fetched")
-	case errors.Is(err, errNoToken):
-		logOf(c).err = "app token unavailable"
-		return noTokenError()
 	default:
 		logOf(c).err = "template lookup failed"
 		s.opt.Logger.Error("template lookup failed", zap.String("app_id", appID), zap.Error(err))

@@ -44,6 +44,9 @@ type Error struct {
 	Message    string // full message, used verbatim when set (Graph's own wordings)
 	Details    string // error_data.details; "" leaves error_data out
 	RetryAfter string // Retry-After header value, "" for none
+	// Transient writes Graph's "is_transient":true: the failure is
+	// temporary and the same call may succeed later.
+	Transient bool
 
 	// Operator marks errors only the proxy's operator can fix (Gupshup
 	// credentials, app configuration); the log line says so.
@@ -84,6 +87,9 @@ func (e *Error) AppendBody(dst []byte, fbtraceID string) []byte {
 	dst = AppendMetaString(dst, e.message())
 	dst = append(dst, `,"type":`...)
 	dst = AppendMetaString(dst, typ)
+	if e.Transient {
+		dst = append(dst, `,"is_transient":true`...)
+	}
 	dst = append(dst, `,"code":`...)
 	dst = strconv.AppendInt(dst, int64(e.Code), 10)
 	if e.Details != "" {
@@ -145,9 +151,38 @@ func UnknownPath(method, path string) *Error {
 // Unreachable is the answer when Gupshup could not be reached before any
 // byte of the request was written: nothing was sent, the client may retry.
 func Unreachable(details string) *Error {
-	return &Error{HTTPStatus: 503, Code: CodeService, Title: "Service temporarily unavailable",
+	return &Error{HTTPStatus: 503, Code: CodeService, Title: "Service temporarily unavailable", Transient: true,
 		Details: "The messaging gateway could not reach its upstream; nothing was sent. Retry later. (" + details + ")",
 		Rule:    "upstream_unreachable"}
+}
+
+// TokenUnavailable is the answer when the Gupshup app token could not be
+// fetched for a reason that may pass (Gupshup's token service did not
+// answer in time, answered 5xx or 429, or could not be reached): nothing
+// was sent, the client may retry. A rejection of the gateway's credentials
+// is a configuration problem instead.
+func TokenUnavailable() *Error {
+	return &Error{HTTPStatus: 503, Code: CodeService, Title: "Service temporarily unavailable", Transient: true,
+		Details: "The messaging gateway could not obtain its Gupshup app token: Gupshup's token service failed, " +
+			"did not answer in time or could not be reached. Nothing was sent. Retry later.",
+		Rule: "app_token_transient"}
+}
+
+// UpstreamTimeout is the answer when Gupshup did not answer in time a call
+// that may simply be repeated (a lookup, a media download, an upload whose
+// id never came back). details says what the client should know.
+func UpstreamTimeout(details string) *Error {
+	return &Error{HTTPStatus: 503, Code: CodeService, Title: "Service temporarily unavailable", Transient: true,
+		Details: "The upstream did not answer in time. " + details, Rule: "upstream_timeout"}
+}
+
+// MaybeChanged is the answer when Gupshup did not answer in time a call
+// that changes something other than sending a message (creating, changing
+// or deleting a flow or media): it may have been done. details says what
+// and how to check.
+func MaybeChanged(details string) *Error {
+	return &Error{HTTPStatus: 503, Code: CodeGeneric, Title: "Something went wrong",
+		Details: "The upstream did not answer in time; " + details, Rule: "upstream_no_answer"}
 }
 
 // MaybeSent is the answer when the request was written to Gupshup but no

@@ -40,6 +40,13 @@ type Config struct {
 	// DialAttempts is how many times a call is tried when connecting fails
 	// (nothing was sent). Default 2.
 	DialAttempts int
+	// MediaHosts are the hosts besides BaseURL's that FetchURL sends the
+	// app token to, over https only: exact host names
+	// ("filemanager.gupshup.io") or "*.suffix" wildcards for subdomains
+	// ("*.gupshup.io"); see ParseMediaHost. Other URLs are fetched without
+	// credentials. Empty means BaseURL's host only (the configuration's
+	// default names Gupshup's documented media host).
+	MediaHosts []string
 	// Transport replaces the default pooled transport (tests).
 	Transport http.RoundTripper
 }
@@ -49,6 +56,7 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	follow  *http.Client // hc's transport, following redirects (media downloads)
+	hosts   *hostPolicy  // who may receive credentials
 	timeout time.Duration
 	dials   int
 }
@@ -116,6 +124,7 @@ func New(cfg Config) *Client {
 		base:    strings.TrimRight(cfg.BaseURL, "/"),
 		hc:      &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		follow:  &http.Client{Transport: rt, CheckRedirect: checkRedirect},
+		hosts:   newHostPolicy(cfg.BaseURL, cfg.MediaHosts),
 		timeout: cfg.Timeout,
 		dials:   cfg.DialAttempts,
 	}

@@ -218,21 +218,39 @@ func (c *Client) uploadFile(ctx context.Context, u multipartUpload) (*Response, 
 // must close it. Other answers become *StatusError (body read, at most
 // 64 KiB). Config.Timeout bounds the wait for the answer's headers; the body
 // streams under ctx. Failed dials are retried; up to 5 redirects are
-// followed (Go drops the Authorization header on a redirect to another
-// host).
+// followed, the token only while they stay on the base URL's host (see
+// checkRedirect).
 func (c *Client) DownloadMedia(ctx context.Context, appID, appToken, mediaID string) (*http.Response, error) {
 	return c.download(ctx, c.base+mediaPath(appID, mediaID), appToken)
 }
 
 // FetchURL is GET rawURL, for the media url of a webhook (Gupshup's
-// filemanager). appToken, when not empty, is sent as the Authorization
-// header (Gupshup may not need it). Only absolute http and https URLs are
-// fetched; others fail with ErrBadURL without sending anything. The answer
+// filemanager) or a flow asset's download_url. Only absolute http and https
+// URLs without user info are fetched; others fail with ErrBadURL without
+// sending anything.
+//
+// appToken, when not empty, is sent as the Authorization header only to a
+// host that may receive credentials: the base URL's own scheme and host,
+// or over https a host of Config.MediaHosts. Another https URL is fetched
+// without the header (Gupshup may serve media elsewhere, and its media
+// URLs are not known to need it); another http URL fails with ErrBadURL
+// without sending anything. Redirects never carry the header past a change
+// of host and never go from https to http (see checkRedirect). The answer
 // follows DownloadMedia's contract.
 func (c *Client) FetchURL(ctx context.Context, rawURL, appToken string) (*http.Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %q (want an absolute http or https URL)", ErrBadURL, rawURL)
+		return nil, fmt.Errorf("%w: %q (want an absolute http or https URL)", ErrBadURL, redact(rawURL))
+	}
+	if u.User != nil {
+		// Not quoted: user info may hold a password.
+		return nil, fmt.Errorf("%w: a URL with user info", ErrBadURL)
+	}
+	if !c.hosts.allows(u) {
+		if u.Scheme != "https" {
+			return nil, fmt.Errorf("%w: %s: plain http to a host that is not Gupshup's", ErrBadURL, redact(rawURL))
+		}
+		appToken = ""
 	}
 	// The URL is sent as given, not re-encoded: it may be signed.
 	return c.download(ctx, rawURL, appToken)
@@ -345,17 +363,6 @@ func (c *Client) streamOnce(ctx context.Context, sr streamRequest) (*http.Respon
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
-}
-
-// checkRedirect is the redirect policy of media downloads.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxRedirects {
-		return fmt.Errorf("upstream: stopped after %d redirects", maxRedirects)
-	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: redirect to %q", ErrBadURL, req.URL.Scheme+":")
-	}
-	return nil
 }
 
 // headerWait cancels a call whose answer headers do not arrive within

@@ -790,7 +790,9 @@ func TestFetchURL(t *testing.T) {
 	}))
 	defer srv.Close()
 	dc := &dialCounter{}
-	c := newClient("http://unused.invalid", func(c *upstream.Config) { c.Transport = dc.transport() })
+	// The server is the base URL: the one host that may receive the token
+	// (TestFetchURLSendsTheTokenOnlyToAllowedHosts covers the others).
+	c := newClient(srv.URL, func(c *upstream.Config) { c.Transport = dc.transport() })
 
 	fetch := func(u, tok string) (string, error) {
 		resp, err := c.FetchURL(context.Background(), u, tok)
