@@ -57,14 +57,32 @@ const flowDownloadPath = "/waproxy/flows/"
 // media id, so a media URL's token cannot fetch a flow and back.
 func flowURLSubject(id string) string { return "flow:" + id }
 
-// flowCall makes a Gupshup flow call for a known flow, mapping "Invalid
-// flow id" to Graph's unknown object.
+// flowCall makes a Gupshup flow call for a known flow and answers its
+// failure (see flowStep).
 func (s *Server) flowCall(c *gin.Context, p *auth.Phone, endpoint, flowID string,
 	fn func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, bool) {
-	method := strings.ToLower(c.Request.Method)
-	return s.call(c, p, endpoint, func(r *upstream.Response) *translate.Error {
-		return translate.UpstreamFlowError(method, flowID, r.Status, r.Body, r.RetryAfter)
-	}, fn)
+	resp, e := s.flowStep(c, p, endpoint, flowID, fn)
+	if e != nil {
+		s.fail(c, e)
+		return nil, false
+	}
+	return resp, true
+}
+
+// flowStep makes a Gupshup flow call for a known flow and returns its
+// failure in Meta's terms without answering, mapping "Invalid flow id" to
+// Graph's unknown object: one step of a call that may take several.
+func (s *Server) flowStep(c *gin.Context, p *auth.Phone, endpoint, flowID string,
+	fn func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, *translate.Error) {
+	resp, e := s.callSend(c, p, endpoint, fn)
+	if e != nil {
+		return nil, e
+	}
+	if resp.Status/100 != 2 {
+		method := strings.ToLower(c.Request.Method)
+		return nil, translate.UpstreamFlowError(method, flowID, resp.Status, resp.Body, resp.RetryAfter)
+	}
+	return resp, nil
 }
 
 // wabaRequest authenticates a /{version}/{waba-id}/flows call and finds the
@@ -151,22 +169,54 @@ func (s *Server) createFlow(c *gin.Context) {
 	if err := s.opt.Flows.Index.PutFlow(c.Request.Context(), store.Flow{ID: id, Tenant: tenant.Name, AppID: phone.AppID}); err != nil {
 		s.opt.Logger.Error("recording a flow failed", zap.String("flow_id", id), zap.Error(err))
 	}
-	var assetAnswer []byte
-	if fc.FlowJSON != nil {
-		r, ok := s.uploadFlowJSON(c, phone, id, "flow.json", fc.FlowJSON)
-		if !ok {
-			return
-		}
-		assetAnswer = r.Body
+	c.Data(http.StatusOK, jsonType, s.finishFlowCreate(c, phone, id, fc))
+}
+
+// finishFlowCreate runs the steps of a create-Flow request after the flow
+// exists and returns the answer. Once the flow is created every answer is
+// 200 with its id, so the flow is never left behind unknown to the client
+// (a retried create would fail: the name is taken):
+//   - no flow_json: {"id"}; publish is not attempted, as Meta publishes
+//     only a flow created with a valid flow JSON.
+//   - the upload answered: {"id","success":true,"validation_errors":[…]};
+//     publish=true publishes only when that list is empty.
+//   - the upload or the publish failed: {"id","success":false,
+//     "validation_errors":[…]} whose last item names the failed step and
+//     carries its Graph error (translate.FlowCreatePartialResponse).
+func (s *Server) finishFlowCreate(c *gin.Context, phone *auth.Phone, id string, fc translate.FlowCreate) []byte {
+	if fc.FlowJSON == nil {
+		return translate.FlowCreateResponse(nil, id, nil)
 	}
-	if fc.Publish {
-		if _, ok := s.flowCall(c, phone, "flow_publish", id, func(ctx context.Context, token string) (*upstream.Response, error) {
-			return api.PublishFlow(ctx, phone.AppID, token, id)
-		}); !ok {
-			return
-		}
+	r, e := s.uploadFlowJSON(c, phone, id, "flow.json", fc.FlowJSON)
+	if e != nil {
+		s.stepFailed(c, translate.FlowStepUpload, e)
+		return translate.FlowCreatePartialResponse(nil, id, nil, translate.FlowStepUpload, e)
 	}
-	c.Data(http.StatusOK, jsonType, translate.FlowCreateResponse(nil, id, assetAnswer))
+	if !fc.Publish || translate.FlowHasValidationErrors(r.Body) {
+		return translate.FlowCreateResponse(nil, id, r.Body)
+	}
+	if _, e := s.flowStep(c, phone, "flow_publish", id, func(ctx context.Context, token string) (*upstream.Response, error) {
+		return s.opt.Flows.API.PublishFlow(ctx, phone.AppID, token, id)
+	}); e != nil {
+		s.stepFailed(c, translate.FlowStepPublish, e)
+		return translate.FlowCreatePartialResponse(nil, id, r.Body, translate.FlowStepPublish, e)
+	}
+	return translate.FlowCreateResponse(nil, id, r.Body)
+}
+
+// stepFailed notes on the log line a failed step of a multi-step call
+// whose answer is a success that carries the failure.
+func (s *Server) stepFailed(c *gin.Context, step string, e *translate.Error) {
+	l := logOf(c)
+	why := "meta code " + strconv.Itoa(e.Code)
+	if e.Rule != "" {
+		why += ", rule " + e.Rule
+	}
+	if l.err != "" {
+		why += ", " + l.err
+	}
+	l.err = step + " (" + why + ")"
+	l.operator = l.operator || e.Operator
 }
 
 // listFlows serves GET /{version}/{waba-id}/flows; listed flows become the
@@ -374,18 +424,19 @@ func (s *Server) uploadFlowAsset(c *gin.Context) {
 		s.fail(c, translate.MissingParameter("file"))
 		return
 	}
-	resp, ok := s.uploadFlowJSON(c, phone, id, name, file)
-	if !ok {
+	resp, e := s.uploadFlowJSON(c, phone, id, name, file)
+	if e != nil {
+		s.fail(c, e)
 		return
 	}
 	c.Data(http.StatusOK, jsonType, translate.FlowValidationResponse(nil, resp.Body))
 }
 
 // uploadFlowJSON sends flow JSON to Gupshup's PUT …/flows/{id}/assets.
-func (s *Server) uploadFlowJSON(c *gin.Context, phone *auth.Phone, id, name string, data []byte) (*upstream.Response, bool) {
+func (s *Server) uploadFlowJSON(c *gin.Context, phone *auth.Phone, id, name string, data []byte) (*upstream.Response, *translate.Error) {
 	file := upstream.MediaFile{Name: name, MimeType: "application/json", Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
-	return s.flowCall(c, phone, "flow_json", id, func(ctx context.Context, token string) (*upstream.Response, error) {
+	return s.flowStep(c, phone, "flow_json", id, func(ctx context.Context, token string) (*upstream.Response, error) {
 		return s.opt.Flows.API.UpdateFlowJSON(ctx, phone.AppID, token, id, file)
 	})
 }

@@ -1,0 +1,81 @@
+package translate
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// The steps of a create-Flow request that come after the flow exists. A
+// step that fails is reported as an item of the answer's
+// validation_errors whose "error" names the step.
+const (
+	// FlowStepUpload is the flow JSON upload (flow_json).
+	FlowStepUpload = "FLOW_JSON_UPLOAD_FAILED"
+	// FlowStepPublish is the publish (publish=true).
+	FlowStepPublish = "FLOW_PUBLISH_FAILED"
+)
+
+// flowStepErrorType is the error_type of a failed step's item.
+const flowStepErrorType = "FLOW_STEP_ERROR"
+
+// FlowHasValidationErrors reports whether Gupshup's answer to a flow JSON
+// upload lists validation errors (in any of the places
+// FlowValidationResponse reads them from). Meta publishes a flow created
+// with publish=true only when its flow JSON has none.
+func FlowHasValidationErrors(assetAnswer []byte) bool {
+	n := 0
+	findValidationErrors(parseAnswer(assetAnswer)).ForEach(func(_, it gjson.Result) bool {
+		if it.IsObject() || it.Type == gjson.String {
+			n++
+		}
+		return n == 0
+	})
+	return n > 0
+}
+
+// FlowCreatePartialResponse appends the answer to a create-Flow request
+// whose flow was created but whose flow JSON upload (step FlowStepUpload,
+// assetAnswer nil) or publish (step FlowStepPublish, assetAnswer Gupshup's
+// answer to the upload) failed with e:
+//
+//	{"id":"…","success":false,"validation_errors":[…,{"error":"FLOW_PUBLISH_FAILED",
+//	 "error_type":"FLOW_STEP_ERROR","message":"The flow was created … (#…) …"}]}
+//
+// It is an HTTP 200 answer on purpose: the flow exists, so the request
+// must not look retryable (a second create fails, the name being taken),
+// and the id sits where every client reads it. The upload's validation
+// errors, if any, come first; the last item says which step failed, why
+// (e's Graph message and details) and what to call to finish.
+func FlowCreatePartialResponse(dst []byte, id string, assetAnswer []byte, step string, e *Error) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = AppendMetaString(dst, id)
+	dst = append(dst, `,"success":false,"validation_errors":`...)
+	dst = appendValidationErrors(dst, findValidationErrors(parseAnswer(assetAnswer)))
+	dst = dst[:len(dst)-1] // reopen the array
+	if dst[len(dst)-1] != '[' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"error":`...)
+	dst = AppendMetaString(dst, step)
+	dst = append(dst, `,"error_type":"`+flowStepErrorType+`","message":`...)
+	dst = AppendMetaString(dst, flowStepMessage(step, e))
+	return append(dst, "}]}"...)
+}
+
+// flowStepMessage says what exists, what failed and how to finish.
+func flowStepMessage(step string, e *Error) string {
+	why := "unknown error"
+	if e != nil {
+		why = strings.TrimSuffix(e.message(), ".")
+		if e.Details != "" && !strings.Contains(why, e.Details) {
+			why += " (" + strings.TrimSuffix(e.Details, ".") + ")"
+		}
+	}
+	if step == FlowStepPublish {
+		return "The flow was created and its flow JSON uploaded, but it was not published: " + why +
+			". Publish it with POST /{flow-id}/publish."
+	}
+	return "The flow was created as a draft, but its flow JSON was not uploaded: " + why +
+		". Upload it with POST /{flow-id}/assets; creating the flow again fails because its name is taken."
+}
