@@ -56,10 +56,18 @@ type flowWorld struct {
 	srv *Server
 }
 
-func newFlowWorld(t *testing.T) *flowWorld {
+func newFlowWorld(t *testing.T) *flowWorld { return newFlowWorldWrapped(t, nil) }
+
+// newFlowWorldWrapped puts wrap (nil: none) between the server and the
+// simulator.
+func newFlowWorldWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *flowWorld {
 	t.Helper()
 	sim := gupshupsim.New(gupshupsim.Options{Apps: []gupshupsim.App{{ID: simApp, Name: "App", Token: simToken, WABAID: simWABA}}})
-	ts := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	dir, err := auth.NewDirectory([]config.Tenant{{Name: "t", Tokens: []string{"tok"},
 		PhoneNumbers: []config.PhoneNumber{{ID: "100", AppID: simApp, AppToken: simToken, WABAID: simWABA}}}})
@@ -236,6 +244,69 @@ func TestCreateFlowRefusedCreate(t *testing.T) {
 	status, out := w.do(t, http.MethodPost, "/v23.0/"+simWABA+"/flows", body)
 	if status/100 == 2 || !gjson.GetBytes(out, "error.code").Exists() || gjson.GetBytes(out, "id").Exists() {
 		t.Errorf("second create: HTTP %d %s", status, out)
+	}
+}
+
+// TestCreateFlowAnswerWithoutID: when Gupshup creates the flow but its
+// answer carries no id, the id is found by the flow's name in the app's
+// list and the request carries on; when the list fails too, the error says
+// the flow was created.
+func TestCreateFlowAnswerWithoutID(t *testing.T) {
+	tests := []struct {
+		name       string
+		listFails  bool
+		wantStatus int
+	}{
+		{"the list names the flow: the id, the upload and the publish", false, http.StatusOK},
+		{"the list fails: an error", true, http.StatusInternalServerError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newFlowWorldWrapped(t, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+					if !strings.HasSuffix(r.URL.Path, "/flows") {
+						next.ServeHTTP(rw, r)
+						return
+					}
+					if r.Method == http.MethodGet && tc.listFails {
+						rw.WriteHeader(http.StatusBadGateway)
+						return
+					}
+					if r.Method == http.MethodPost {
+						// Create it, but answer without the id.
+						next.ServeHTTP(httptest.NewRecorder(), r)
+						rw.Header().Set("Content-Type", "application/json")
+						_, _ = rw.Write([]byte(`{"status":"success"}`))
+						return
+					}
+					next.ServeHTTP(rw, r)
+				})
+			})
+			// Another flow first: the list holds more than one.
+			if status, out := w.do(t, http.MethodPost, "/v23.0/"+simWABA+"/flows", `{"name":"other","categories":["OTHER"]}`); status != tc.wantStatus {
+				t.Fatalf("first create: HTTP %d %s", status, out)
+			}
+			status, out := w.do(t, http.MethodPost, "/v23.0/"+simWABA+"/flows",
+				`{"name":"named","categories":["OTHER"],"flow_json":`+quoteJSON(goodFlowJSON)+`,"publish":true}`)
+			if status != tc.wantStatus {
+				t.Fatalf("HTTP %d %s", status, out)
+			}
+			if tc.listFails {
+				return
+			}
+			var want string
+			for _, f := range w.sim.Flows(simApp) {
+				if f.Name == "named" {
+					want = f.ID
+				}
+			}
+			if id := gjson.GetBytes(out, "id").Str; id == "" || id != want {
+				t.Fatalf("id %q, the simulator's flow is %q: %s", id, want, out)
+			}
+			if f, _ := w.sim.Flow(simApp, want); f.Status != gupshupsim.FlowPublished {
+				t.Errorf("status %s", f.Status)
+			}
+		})
 	}
 }
 

@@ -163,6 +163,10 @@ func (s *Server) createFlow(c *gin.Context) {
 	}
 	id, ok := translate.FlowID(resp.Body)
 	if !ok {
+		// The flow exists: find its id rather than leave it unknown.
+		id, ok = s.createdFlowID(c, phone, fc.Name)
+	}
+	if !ok {
 		s.fail(c, translate.Internal("The upstream created the flow but its answer carried no flow id."))
 		return
 	}
@@ -202,6 +206,19 @@ func (s *Server) finishFlowCreate(c *gin.Context, phone *auth.Phone, id string, 
 		return translate.FlowCreatePartialResponse(nil, id, r.Body, translate.FlowStepPublish, e)
 	}
 	return translate.FlowCreateResponse(nil, id, r.Body)
+}
+
+// createdFlowID finds the id of the flow just created under name in the
+// app's list of flows (Gupshup's names are unique per app), for a create
+// answer that did not carry it.
+func (s *Server) createdFlowID(c *gin.Context, phone *auth.Phone, name string) (string, bool) {
+	resp, e := s.callSend(c, phone, "flow_list", func(ctx context.Context, token string) (*upstream.Response, error) {
+		return s.opt.Flows.API.ListFlows(ctx, phone.AppID, token)
+	})
+	if e != nil || resp.Status/100 != 2 {
+		return "", false
+	}
+	return translate.FlowIDByName(resp.Body, name)
 }
 
 // stepFailed notes on the log line a failed step of a multi-step call

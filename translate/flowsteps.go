@@ -79,3 +79,24 @@ func flowStepMessage(step string, e *Error) string {
 	return "The flow was created as a draft, but its flow JSON was not uploaded: " + why +
 		". Upload it with POST /{flow-id}/assets; creating the flow again fails because its name is taken."
 }
+
+// FlowIDByName finds the id of the flow named name in Gupshup's list of
+// flows (the shapes FlowListResponse reads). Gupshup's flow names are
+// unique per app, so after a create Gupshup accepted without saying the
+// new id, the flow of that name is the one created. It returns false when
+// no flow with an id has that name.
+func FlowIDByName(gupshupList []byte, name string) (string, bool) {
+	items, ok := flowItems(parseAnswer(gupshupList), "flows")
+	if !ok {
+		return "", false
+	}
+	id := ""
+	items.ForEach(func(_, it gjson.Result) bool {
+		it = unwrapFlow(it)
+		if n := flowMember(it, "name"); n.Type == gjson.String && n.Str == name {
+			id = flowIDOf(it)
+		}
+		return id == ""
+	})
+	return id, id != ""
+}

@@ -56,3 +56,27 @@ func TestFlowHasValidationErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowIDByName pins the lookup of a created flow's id by its name in
+// the list shapes Gupshup may answer.
+func TestFlowIDByName(t *testing.T) {
+	tests := []struct {
+		name, list, flow, want string
+	}{
+		{"bare array", `[{"id":"1","name":"a"},{"id":"2","name":"b"}]`, "b", "2"},
+		{"flows member, numeric id", `{"status":"success","flows":[{"id":1234567890123456,"name":"a"}]}`, "a", "1234567890123456"},
+		{"data wrapper, flowId", `{"data":[{"flow":{"flowId":"9","name":"x y"}}]}`, "x y", "9"},
+		{"exact name only", `[{"id":"1","name":"A"},{"id":"2","name":"a "}]`, "a", ""},
+		{"a match without id is skipped", `[{"name":"a"},{"id":"3","name":"a"}]`, "a", "3"},
+		{"not a list", `{"status":"error"}`, "a", ""},
+		{"not JSON", `<html>`, "a", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := FlowIDByName([]byte(tc.list), tc.flow)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Errorf("got %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
