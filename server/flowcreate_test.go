@@ -115,13 +115,23 @@ func TestCreateFlowSteps(t *testing.T) {
 		name        string
 		flowJSON    string // "" sends no flow_json
 		publish     bool
+		endpointURI string // "" sends no endpoint_uri
 		fault       *gupshupsim.Fault
+		refuseMeta  bool     // Gupshup refuses the metadata update
 		wantSuccess string   // success member ("" for none)
 		wantErrors  []string // validation_errors[].error, in order (nil: no validation_errors member)
 		wantPublish int      // publish calls reaching Gupshup
 		wantStatus  string   // the flow's status at Gupshup
 		wantAsset   bool     // Gupshup holds a flow JSON
+		wantURI     string   // the flow's endpoint_uri at Gupshup
 	}{
+		{name: "endpoint_uri, flow JSON and publish: each step done",
+			flowJSON: goodFlowJSON, publish: true, endpointURI: "https://example.com/endpoint",
+			wantSuccess: "true", wantErrors: []string{}, wantPublish: 1, wantStatus: gupshupsim.FlowPublished, wantAsset: true,
+			wantURI: "https://example.com/endpoint"},
+		{name: "endpoint_uri refused: the id and the update failure, no upload or publish attempted",
+			flowJSON: goodFlowJSON, publish: true, endpointURI: "https://example.com/endpoint", refuseMeta: true,
+			wantSuccess: "false", wantErrors: []string{"FLOW_ENDPOINT_URI_UPDATE_FAILED"}, wantStatus: gupshupsim.FlowDraft},
 		{name: "valid flow JSON with publish: created, uploaded, published",
 			flowJSON: goodFlowJSON, publish: true,
 			wantSuccess: "true", wantErrors: []string{}, wantPublish: 1, wantStatus: gupshupsim.FlowPublished, wantAsset: true},
@@ -149,12 +159,25 @@ func TestCreateFlowSteps(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newFlowWorld(t)
+			w := newFlowWorldWrapped(t, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+					if tc.refuseMeta && r.Method == http.MethodPut && !strings.HasSuffix(r.URL.Path, "/assets") {
+						rw.Header().Set("Content-Type", "application/json")
+						rw.WriteHeader(http.StatusBadRequest)
+						_, _ = rw.Write([]byte(`{"status":"error","message":"endpoint_uri is missing/invalid"}`))
+						return
+					}
+					next.ServeHTTP(rw, r)
+				})
+			})
 			if tc.fault != nil {
 				w.sim.Inject(*tc.fault)
 			}
 			name := "flow " + string(rune('a'+i))
 			body := `{"name":"` + name + `","categories":["OTHER"]`
+			if tc.endpointURI != "" {
+				body += `,"endpoint_uri":"` + tc.endpointURI + `"`
+			}
 			if tc.flowJSON != "" {
 				body += `,"flow_json":` + quoteJSON(tc.flowJSON)
 			}
@@ -194,8 +217,8 @@ func TestCreateFlowSteps(t *testing.T) {
 			if n := w.sim.Count("/publish"); n != tc.wantPublish {
 				t.Errorf("%d publish calls reached Gupshup, want %d", n, tc.wantPublish)
 			}
-			if f.Status != tc.wantStatus || (f.Asset != nil) != tc.wantAsset {
-				t.Errorf("at Gupshup: status %s, asset %q", f.Status, f.Asset)
+			if f.Status != tc.wantStatus || (f.Asset != nil) != tc.wantAsset || f.EndpointURI != tc.wantURI {
+				t.Errorf("at Gupshup: status %s, asset %q, endpoint_uri %q", f.Status, f.Asset, f.EndpointURI)
 			}
 			// The flow is the tenant's: the calls that finish the job work
 			// with the id the answer gave.

@@ -180,6 +180,8 @@ func (s *Server) createFlow(c *gin.Context) {
 // exists and returns the answer. Once the flow is created every answer is
 // 200 with its id, so the flow is never left behind unknown to the client
 // (a retried create would fail: the name is taken):
+//   - endpoint_uri is set first (a metadata update); when that fails no
+//     later step is tried.
 //   - no flow_json: {"id"}; publish is not attempted, as Meta publishes
 //     only a flow created with a valid flow JSON.
 //   - the upload answered: {"id","success":true,"validation_errors":[…]};
@@ -188,6 +190,16 @@ func (s *Server) createFlow(c *gin.Context) {
 //     "validation_errors":[…]} whose last item names the failed step and
 //     carries its Graph error (translate.FlowCreatePartialResponse).
 func (s *Server) finishFlowCreate(c *gin.Context, phone *auth.Phone, id string, fc translate.FlowCreate) []byte {
+	if fc.EndpointURI != "" {
+		// Gupshup's create takes no endpoint_uri: a metadata update sets
+		// it, before the flow JSON is uploaded.
+		if _, e := s.flowStep(c, phone, "flow_update", id, func(ctx context.Context, token string) (*upstream.Response, error) {
+			return s.opt.Flows.API.UpdateFlow(ctx, phone.AppID, token, id, translate.FlowEndpointBody(fc.EndpointURI))
+		}); e != nil {
+			s.stepFailed(c, translate.FlowStepEndpoint, e)
+			return translate.FlowCreatePartialResponse(nil, id, nil, translate.FlowStepEndpoint, e)
+		}
+	}
 	if fc.FlowJSON == nil {
 		return translate.FlowCreateResponse(nil, id, nil)
 	}

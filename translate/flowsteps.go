@@ -10,6 +10,8 @@ import (
 // step that fails is reported as an item of the answer's
 // validation_errors whose "error" names the step.
 const (
+	// FlowStepEndpoint is setting endpoint_uri (a metadata update).
+	FlowStepEndpoint = "FLOW_ENDPOINT_URI_UPDATE_FAILED"
 	// FlowStepUpload is the flow JSON upload (flow_json).
 	FlowStepUpload = "FLOW_JSON_UPLOAD_FAILED"
 	// FlowStepPublish is the publish (publish=true).
@@ -34,9 +36,16 @@ func FlowHasValidationErrors(assetAnswer []byte) bool {
 	return n > 0
 }
 
+// FlowEndpointBody is the body of Gupshup's metadata update that sets a
+// new flow's endpoint_uri: {"endpoint_uri":"…"}.
+func FlowEndpointBody(uri string) []byte {
+	return append(AppendMetaString([]byte(`{"endpoint_uri":`), uri), '}')
+}
+
 // FlowCreatePartialResponse appends the answer to a create-Flow request
-// whose flow was created but whose flow JSON upload (step FlowStepUpload,
-// assetAnswer nil) or publish (step FlowStepPublish, assetAnswer Gupshup's
+// whose flow was created but whose endpoint_uri update (step
+// FlowStepEndpoint, assetAnswer nil), flow JSON upload (FlowStepUpload,
+// assetAnswer nil) or publish (FlowStepPublish, assetAnswer Gupshup's
 // answer to the upload) failed with e:
 //
 //	{"id":"…","success":false,"validation_errors":[…,{"error":"FLOW_PUBLISH_FAILED",
@@ -72,9 +81,13 @@ func flowStepMessage(step string, e *Error) string {
 			why += " (" + strings.TrimSuffix(e.Details, ".") + ")"
 		}
 	}
-	if step == FlowStepPublish {
+	switch step {
+	case FlowStepPublish:
 		return "The flow was created and its flow JSON uploaded, but it was not published: " + why +
 			". Publish it with POST /{flow-id}/publish."
+	case FlowStepEndpoint:
+		return "The flow was created as a draft, but its endpoint_uri was not set: " + why +
+			". Set it with POST /{flow-id}; no flow JSON was uploaded and nothing was published."
 	}
 	return "The flow was created as a draft, but its flow JSON was not uploaded: " + why +
 		". Upload it with POST /{flow-id}/assets; creating the flow again fails because its name is taken."

@@ -18,6 +18,10 @@ func TestFlowCreatePartialResponse(t *testing.T) {
 			`{"id":"1","success":false,"validation_errors":[{"error":"FLOW_JSON_UPLOAD_FAILED","error_type":"FLOW_STEP_ERROR",` +
 				`"message":"The flow was created as a draft, but its flow JSON was not uploaded: (#131000) Something went wrong (The upstream call could not be made). ` +
 				`Upload it with POST \/{flow-id}\/assets; creating the flow again fails because its name is taken."}]}`},
+		{"endpoint_uri update failed", nil, FlowStepEndpoint, refused,
+			`{"id":"1","success":false,"validation_errors":[{"error":"FLOW_ENDPOINT_URI_UPDATE_FAILED","error_type":"FLOW_STEP_ERROR",` +
+				`"message":"The flow was created as a draft, but its endpoint_uri was not set: (#100) Invalid parameter (Gupshup: Flow cannot be published right now). ` +
+				`Set it with POST \/{flow-id}; no flow JSON was uploaded and nothing was published."}]}`},
 		{"publish failed after a clean upload", []byte(`{"status":"success","success":true,"validation_errors":[]}`), FlowStepPublish, refused,
 			`{"id":"1","success":false,"validation_errors":[{"error":"FLOW_PUBLISH_FAILED","error_type":"FLOW_STEP_ERROR",` +
 				`"message":"The flow was created and its flow JSON uploaded, but it was not published: (#100) Invalid parameter (Gupshup: Flow cannot be published right now). ` +
@@ -78,5 +82,12 @@ func TestFlowIDByName(t *testing.T) {
 				t.Errorf("got %q, %v; want %q", got, ok, tc.want)
 			}
 		})
+	}
+}
+
+// TestFlowEndpointBody pins the metadata update that sets endpoint_uri.
+func TestFlowEndpointBody(t *testing.T) {
+	if got := string(FlowEndpointBody("https://example.com/a?b=1&c=\"d\"")); got != `{"endpoint_uri":"https:\/\/example.com\/a?b=1&c=\"d\""}` {
+		t.Errorf("got %s", got)
 	}
 }
