@@ -243,6 +243,20 @@ func (a *App) media(cfg *config.Config, up *upstream.Client, opts *server.Option
 		Cache: mediacache.New(mediacache.Options{
 			MaxBytes: cfg.Media.CacheBytes, MaxItemBytes: cfg.Media.CacheItemBytes, TTL: cfg.Media.CacheTTL}),
 	}
+	// Spool files older than a transfer can last were left by a killed
+	// process: swept before serving and then periodically.
+	sweeper := server.SpoolSweeper{Dir: cfg.Media.SpoolDir, MaxAge: cfg.Media.TransferTimeout, Logger: a.log}
+	sweeper.Sweep()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweeper.Run(ctx)
+	}()
+	a.closers = append(a.closers, func() {
+		cancel()
+		<-done
+	})
 	return nil
 }
 

@@ -65,6 +65,13 @@ func TestFlowsKapsoLifecycle(t *testing.T) {
 		t.Errorf("the deleted draft %s is still at the simulator", draftID)
 	}
 
+	// The invalid flow was created with publish=true: no publish was tried.
+	for _, r := range flowCalls(w, appA) {
+		if r.Path == "/partner/app/"+appA+"/flows/"+draftID+"/publish" {
+			t.Errorf("the invalid draft %s was published: %s %s", draftID, r.Method, r.Path)
+		}
+	}
+
 	// Kapso parsed Meta's validation error shape from the create answer.
 	ve := res["create_invalid"].Get("validation_errors.0")
 	if ve.Get("error").Str != "MISSING_REQUIRED_PROPERTY" || ve.Get("errorType").Str != "JSON_SCHEMA_ERROR" ||

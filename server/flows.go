@@ -57,14 +57,32 @@ const flowDownloadPath = "/waproxy/flows/"
 // media id, so a media URL's token cannot fetch a flow and back.
 func flowURLSubject(id string) string { return "flow:" + id }
 
-// flowCall makes a Gupshup flow call for a known flow, mapping "Invalid
-// flow id" to Graph's unknown object.
+// flowCall makes a Gupshup flow call for a known flow and answers its
+// failure (see flowStep).
 func (s *Server) flowCall(c *gin.Context, p *auth.Phone, endpoint, flowID string,
 	fn func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, bool) {
-	method := strings.ToLower(c.Request.Method)
-	return s.call(c, p, endpoint, func(r *upstream.Response) *translate.Error {
-		return translate.UpstreamFlowError(method, flowID, r.Status, r.Body, r.RetryAfter)
-	}, fn)
+	resp, e := s.flowStep(c, p, endpoint, flowID, fn)
+	if e != nil {
+		s.fail(c, e)
+		return nil, false
+	}
+	return resp, true
+}
+
+// flowStep makes a Gupshup flow call for a known flow and returns its
+// failure in Meta's terms without answering, mapping "Invalid flow id" to
+// Graph's unknown object: one step of a call that may take several.
+func (s *Server) flowStep(c *gin.Context, p *auth.Phone, endpoint, flowID string,
+	fn func(ctx context.Context, token string) (*upstream.Response, error)) (*upstream.Response, *translate.Error) {
+	resp, e := s.callSend(c, p, endpoint, fn)
+	if e != nil {
+		return nil, e
+	}
+	if resp.Status/100 != 2 {
+		method := strings.ToLower(c.Request.Method)
+		return nil, translate.UpstreamFlowError(method, flowID, resp.Status, resp.Body, resp.RetryAfter)
+	}
+	return resp, nil
 }
 
 // wabaRequest authenticates a /{version}/{waba-id}/flows call and finds the
@@ -145,28 +163,17 @@ func (s *Server) createFlow(c *gin.Context) {
 	}
 	id, ok := translate.FlowID(resp.Body)
 	if !ok {
+		// The flow exists: find its id rather than leave it unknown.
+		id, ok = s.createdFlowID(c, phone, fc.Name)
+	}
+	if !ok {
 		s.fail(c, translate.Internal("The upstream created the flow but its answer carried no flow id."))
 		return
 	}
 	if err := s.opt.Flows.Index.PutFlow(c.Request.Context(), store.Flow{ID: id, Tenant: tenant.Name, AppID: phone.AppID}); err != nil {
 		s.opt.Logger.Error("recording a flow failed", zap.String("flow_id", id), zap.Error(err))
 	}
-	var assetAnswer []byte
-	if fc.FlowJSON != nil {
-		r, ok := s.uploadFlowJSON(c, phone, id, "flow.json", fc.FlowJSON)
-		if !ok {
-			return
-		}
-		assetAnswer = r.Body
-	}
-	if fc.Publish {
-		if _, ok := s.flowCall(c, phone, "flow_publish", id, func(ctx context.Context, token string) (*upstream.Response, error) {
-			return api.PublishFlow(ctx, phone.AppID, token, id)
-		}); !ok {
-			return
-		}
-	}
-	c.Data(http.StatusOK, jsonType, translate.FlowCreateResponse(nil, id, assetAnswer))
+	c.Data(http.StatusOK, jsonType, s.finishFlowCreate(c, phone, id, fc))
 }
 
 // listFlows serves GET /{version}/{waba-id}/flows; listed flows become the
@@ -374,18 +381,19 @@ func (s *Server) uploadFlowAsset(c *gin.Context) {
 		s.fail(c, translate.MissingParameter("file"))
 		return
 	}
-	resp, ok := s.uploadFlowJSON(c, phone, id, name, file)
-	if !ok {
+	resp, e := s.uploadFlowJSON(c, phone, id, name, file)
+	if e != nil {
+		s.fail(c, e)
 		return
 	}
 	c.Data(http.StatusOK, jsonType, translate.FlowValidationResponse(nil, resp.Body))
 }
 
 // uploadFlowJSON sends flow JSON to Gupshup's PUT …/flows/{id}/assets.
-func (s *Server) uploadFlowJSON(c *gin.Context, phone *auth.Phone, id, name string, data []byte) (*upstream.Response, bool) {
+func (s *Server) uploadFlowJSON(c *gin.Context, phone *auth.Phone, id, name string, data []byte) (*upstream.Response, *translate.Error) {
 	file := upstream.MediaFile{Name: name, MimeType: "application/json", Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
-	return s.flowCall(c, phone, "flow_json", id, func(ctx context.Context, token string) (*upstream.Response, error) {
+	return s.flowStep(c, phone, "flow_json", id, func(ctx context.Context, token string) (*upstream.Response, error) {
 		return s.opt.Flows.API.UpdateFlowJSON(ctx, phone.AppID, token, id, file)
 	})
 }

@@ -126,7 +126,11 @@ type spool struct {
 	capped bool  // more than limit arrived
 }
 
-func (sp *spool) open() (io.ReadCloser, error) { return os.Open(sp.f.Name()) }
+// open reads the spooled bytes through the file the spool holds (not by
+// its name, which a sweep may have removed: the open file stays readable).
+func (sp *spool) open() (io.ReadCloser, error) {
+	return io.NopCloser(io.NewSectionReader(sp.f, 0, sp.size)), nil
+}
 
 func (sp *spool) remove() {
 	if sp != nil && sp.f != nil {
@@ -266,7 +270,7 @@ func (s *Server) spoolPart(part *multipart.Part, limit int64) (*spool, error) {
 	if sp.name == "" {
 		sp.name = "file"
 	}
-	f, err := os.CreateTemp(s.opt.Media.SpoolDir, "waproxy-upload-*")
+	f, err := os.CreateTemp(s.opt.Media.SpoolDir, spoolPattern)
 	if err != nil {
 		return nil, err
 	}

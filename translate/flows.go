@@ -48,6 +48,8 @@ var flowCategoryList = "{" + strings.Join(flowCategories, ", ") + "}"
 // FlowCreate is a Meta create-Flow request (POST /{waba-id}/flows) taken
 // apart for Gupshup.
 type FlowCreate struct {
+	// Name is the flow's name as given.
+	Name string
 	// Body is the JSON body for Gupshup's POST /partner/app/{appId}/flows:
 	// {"name":…,"categories":[…]} with the categories in upper case.
 	Body []byte
@@ -125,6 +127,7 @@ func FlowCreateRequest(params []byte) (FlowCreate, *Error) {
 		}
 		c.EndpointURI = v.Str
 	}
+	c.Name = name
 	b := make([]byte, 0, 64+len(name))
 	b = append(b, `{"name":`...)
 	b = AppendMetaString(b, name)

@@ -10,8 +10,9 @@
 // The lifecycle, in order:
 //   create            flows.create with a valid flow JSON (create + asset
 //                     upload through the proxy): an id, no validation errors
-//   create_invalid    flows.create with a flow JSON lacking "screens": the
-//                     SDK parses Meta's validation_errors (camel-cased)
+//   create_invalid    flows.create with a flow JSON lacking "screens" and
+//                     publish: the SDK gets the draft's id and parses Meta's
+//                     validation_errors (camel-cased); no publish is tried
 //   update_asset      flows.updateAsset fixes the invalid flow's JSON
 //   get_draft         flows.get with fields: DRAFT, the categories, no
 //                     validation errors, the WABA in health_status
@@ -78,7 +79,7 @@ await step("create", async () => {
 });
 
 await step("create_invalid", async () => {
-  const res = await client.flows.create({ wabaId, name: flowName + " (draft)", flowJson: { version: "6.0" } });
+  const res = await client.flows.create({ wabaId, name: flowName + " (draft)", flowJson: { version: "6.0" }, publish: true });
   check(typeof res.id === "string" && res.id !== "" && res.id !== mainId, "no new id", res);
   const e = res.validationErrors?.[0];
   check(res.validationErrors?.length === 1, "want one validation error", res);
