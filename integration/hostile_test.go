@@ -451,9 +451,10 @@ func gupshupAnswerCases() []hostileCase {
 		}
 	}
 	truncated := c("truncated Graph-shaped error", gupshupsim.Fault{Status: 400, Body: `{"error":{"code":100,"message":"bad"},`}, 400, 100)
-	truncated.fix = 4
+	// How the fix maps them is its choice: any Graph error will do.
+	truncated.fix, truncated.status, truncated.code = 4, 0, -1
 	stringCode := c("Graph-shaped error with a string code", gupshupsim.Fault{Status: 400, Body: `{"error":{"code":"100","message":"bad","fbtrace_id":"x"}}`}, 400, 100)
-	stringCode.fix = 4
+	stringCode.fix, stringCode.status, stringCode.code = 4, 0, -1
 	return []hostileCase{
 		c("200 with invalid JSON", gupshupsim.Fault{Status: 200, Body: `{"messageId":`}, 500, 131000),
 		c("200 with HTML", gupshupsim.Fault{Status: 200, Body: `<html><body>maintenance</body></html>`}, 500, 131000),
