@@ -24,6 +24,7 @@ import (
 // hostileFixture holds the objects the cases aim at.
 type hostileFixture struct {
 	mediaA, mediaB string // uploaded by tenant a and b
+	mediaA2        string // uploaded by a, never downloaded (not cached)
 	flowA          string // created by tenant a
 	expiredURL     string // a's download URL for mediaA, expired
 	urlToken       string // its token
@@ -48,6 +49,7 @@ func newHostileWorld(t *testing.T) (*hostile, hostileFixture) {
 	png := randomData(2048, 7)
 	f.mediaA = h.upload(t, tokenA, phoneA, "image/png", png)
 	f.mediaB = h.upload(t, tokenB, phoneB, "image/png", png)
+	f.mediaA2 = h.upload(t, tokenA, phoneA, "image/png", png)
 	f.expiredURL = h.mediaURL(t, tokenA, f.mediaA)
 	_, f.urlToken, _ = strings.Cut(f.expiredURL, "?token=")
 	a := h.call(t, http.MethodPost, "/v23.0/"+wabaA+"/flows", "application/json", tokenA,
@@ -64,7 +66,7 @@ func TestHostileInput(t *testing.T) {
 	var cases []hostileCase
 	for _, group := range [][]hostileCase{
 		messageCases(), framingCases(), headerCases(), pathCases(f), mediaCases(f), flowCases(f),
-		readCases(), gupshupAnswerCases(), intakeCases(), adminCases(), probeCases(),
+		readCases(), gupshupAnswerCases(), gupshupMediaAnswerCases(f), intakeCases(), adminCases(), probeCases(),
 	} {
 		cases = append(cases, group...)
 	}
@@ -471,6 +473,40 @@ func gupshupAnswerCases() []hostileCase {
 		c("connection reset", gupshupsim.Fault{Reset: true}, 503, 131000),
 		truncated, stringCode, scrubbed,
 	}
+}
+
+// gupshupMediaAnswerCases: Gupshup answers media calls with garbage. The
+// download cases aim at a media id never fetched, so none is served from
+// the cache.
+func gupshupMediaAnswerCases(f hostileFixture) []hostileCase {
+	dl := func(name string, fl gupshupsim.Fault, status int, code int64) hostileCase {
+		fl.PathSuffix = "/media/" + f.mediaA2
+		return hostileCase{name: "gupshup media/download, " + name, req: get("/waproxy/media/"+f.mediaA2, tokenA),
+			faults: []gupshupsim.Fault{fl}, status: status, code: code, upstream: "/media/" + f.mediaA2, calls: 1}
+	}
+	ct, form := multipartBodyNoT(field("messaging_product", "whatsapp"), field("type", "image/png"),
+		filePart("x.png", "image/png", randomData(512, 2)))
+	up := func(name string, fl gupshupsim.Fault, status int, code int64) hostileCase {
+		fl.PathSuffix = "/media"
+		return hostileCase{name: "gupshup media/upload, " + name, req: post("/v23.0/"+phoneA+"/media", ct, tokenA, form),
+			faults: []gupshupsim.Fault{fl}, status: status, code: code, upstream: "/media", calls: 1}
+	}
+	return []hostileCase{
+		dl("500 with HTML", gupshupsim.Fault{Status: 500, Body: "<html>oops</html>"}, 500, 131000),
+		dl("404", gupshupsim.Fault{Status: 404, Body: `{"status":"error","message":"Invalid Media Id"}`}, 400, 100),
+		transient(dl("hang past the timeout", gupshupsim.Fault{Delay: 5 * time.Second, Status: 200}, 503, 2)),
+		transient(dl("connection reset", gupshupsim.Fault{Reset: true}, 503, 2)),
+		up("200 without a media id", gupshupsim.Fault{Status: 200, Body: `{"status":"success"}`}, 500, 1),
+		up("200 with HTML", gupshupsim.Fault{Status: 200, Body: "<html>ok</html>"}, 500, 1),
+		up("503 with a 4 MB body", gupshupsim.Fault{Status: 503, Body: strings.Repeat("x", 4<<20)}, 500, 131000),
+	}
+}
+
+// transient marks a media fetch that failed for a passing reason (a
+// timeout, a reset): Graph's transient error, code 2, after fix 7.
+func transient(c hostileCase) hostileCase {
+	c.fix = 7
+	return c
 }
 
 func intakeCases() []hostileCase {

@@ -184,7 +184,11 @@ func TestHostileInboundMedia(t *testing.T) {
 		if a := h.lookup(t, tokenA, id, ""); a.status != 200 || a.json("id").Str != id {
 			t.Errorf("the owner's lookup: HTTP %d %s", a.status, a.body)
 		}
-		assertEnvelope(t, h.lookup(t, tokenB, id, ""), 100, 33)
+		b := h.lookup(t, tokenB, id, "")
+		if b.status != http.StatusBadRequest {
+			t.Errorf("the other tenant's lookup: HTTP %d, want 400", b.status)
+		}
+		assertEnvelope(t, b, 100, 33)
 	})
 }
 
