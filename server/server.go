@@ -127,6 +127,9 @@ func New(opt Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// A trailing slash is an unknown path (Graph's 2500 in JSON), never gin's
+	// 301/307 redirect with an empty or HTML body.
+	e.RedirectTrailingSlash = false
 	e.ContextWithFallback = true
 	s := &Server{opt: opt, engine: e}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
