@@ -535,7 +535,8 @@ func intakeCases() []hostileCase {
 		cb("the other app's secret", appA, cbSecretB, status, 401),
 		cb("secret with a suffix", appA, cbSecretA+"x", status, 401),
 		cb("secret prefix", appA, cbSecretA[:len(cbSecretA)-1], status, 401),
-		cb("unknown app", "no-such-app", cbSecretA, status, 404),
+		// The same answer as a wrong secret: the intake does not reveal app ids.
+		cb("unknown app", "no-such-app", cbSecretA, status, 401),
 		{name: "intake/traversal as the app", req: post(intakePath("..%2F"+appA), jsonCT, "", status, sh+cbSecretA), status: 400, code: 2500},
 		cb("malformed JSON", appA, cbSecretA, []byte(`{"object":`), 400),
 		// Valid enough to parse, of no known shape: acknowledged, dropped.
