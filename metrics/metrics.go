@@ -29,6 +29,8 @@ type Metrics struct {
 	retries    *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 
+	limits limits // admission limits (limits.go)
+
 	tenants tenantSet // allowed values of the tenant label
 }
 
@@ -87,6 +89,7 @@ func New() *Metrics {
 		Name: "waproxy_webhook_dead_letters_total",
 		Help: "Webhook events given up after the retry horizon, by tenant.",
 	}, []string{"tenant"})
+	m.limits = newLimits(m.reg)
 	m.reg.MustRegister(m.intake, m.dedupHits, m.deliveries, m.deliverDur, m.retries, m.dead)
 	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.metaErrors, buildInfo(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

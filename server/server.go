@@ -43,6 +43,9 @@ type TokenSource interface {
 // returns fields for the request's log line.
 type Intake interface {
 	ServeIntake(w http.ResponseWriter, r *http.Request, app string) []zap.Field
+	// MaxBodyBytes is the largest callback body it takes (it refuses a
+	// larger one itself, before reading it).
+	MaxBodyBytes() int64
 }
 
 // IDMap translates Gupshup message ids into wamids where known.
@@ -69,6 +72,9 @@ type Options struct {
 	MetricsElsewhere bool
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// Limits bound requests in flight and request bytes buffered (see
+	// limits.go); zero: unlimited.
+	Limits Limits
 	// Translate options for sends.
 	Translate translate.SendOptions
 	// Intake serves POST /gupshup/callbacks/{app}; nil: not served.
@@ -106,6 +112,7 @@ type Server struct {
 	bufs      sync.Pool
 	routes    map[string]*route // gin's registered path → route; read-only after New
 	unmatched *route
+	limits    *limiter
 }
 
 var versionRe = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
@@ -128,14 +135,14 @@ func New(opt Options) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	s := &Server{opt: opt, engine: e}
+	s := &Server{opt: opt, engine: e, limits: newLimiter(opt.Limits, opt.Metrics, opt.MaxBodyBytes)}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	s.ready.Store(true)
 	if opt.V2 != nil {
 		s.templates = templates.New(newTemplateLister(s), opt.V2.Cache)
 	}
 
-	e.Use(s.observe, s.recover)
+	e.Use(s.observe, s.recover, s.admit)
 	e.GET("/healthz", func(c *gin.Context) { c.Data(200, jsonType, []byte(`{"status":"ok"}`)) })
 	e.GET("/readyz", s.readyz)
 	if opt.MetricsElsewhere {
@@ -163,6 +170,9 @@ func New(opt Options) *Server {
 		}
 		e.POST("/:p1/media", s.upload)
 		e.POST("/:p1/:p2/media", s.upload)
+		for _, p := range []string{"/:p1/media", "/:p1/:p2/media"} {
+			s.limits.policies[p] = bodyPolicy{max: maxUploadBody, streamed: true}
+		}
 		e.GET(downloadPath+":id", s.download)
 	}
 	if f := opt.Flows; f != nil {
@@ -191,10 +201,12 @@ func New(opt Options) *Server {
 		e.POST("/gupshup/callbacks/:app", s.intake)
 		e.GET("/gupshup/callbacks/:app", s.intake)
 		e.HEAD("/gupshup/callbacks/:app", s.intake)
+		s.limits.policies[intakePath] = bodyPolicy{max: opt.Intake.MaxBodyBytes(), handlerRefuses: true}
 	}
 	if opt.DeadLetters != nil && opt.AdminToken != "" {
 		e.GET("/admin/deadletters", s.adminAuth, s.listDeadLetters)
 		e.POST("/admin/deadletters/replay", s.adminAuth, s.replayDeadLetters)
+		s.limits.policies["/admin/deadletters/replay"] = bodyPolicy{max: maxReplayBody}
 	}
 	e.NoRoute(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
 	e.NoMethod(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
