@@ -56,6 +56,7 @@ func main() {
 	cbBytes := flag.Int("callback-bytes", 3_000_000, "bytes of each callback body")
 	maxBuffered := flag.Int64("max-buffered-bytes", 0, "server.max_buffered_bytes (0: the default)")
 	maxInFlight := flag.Int("max-in-flight", 0, "server.max_in_flight (0: the default)")
+	flag.StringVar(&heapDir, "heap-profiles", "", "directory to save the heap profile taken after each burst's collection (go tool pprof)")
 	flag.Parse()
 	if *proxyBin == "" || *simBin == "" {
 		fmt.Fprintln(os.Stderr, "usage: memory -proxy BIN -sim BIN [flags]")
@@ -66,6 +67,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// heapDir is -heap-profiles.
+var heapDir string
 
 func freePort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -137,7 +141,13 @@ tenants:
 	}
 	defer func() { _ = sim.Process.Kill(); _ = sim.Wait() }()
 	proxy := exec.CommandContext(ctx, proxyBin, "-config", cfgPath)
-	proxy.Stderr = os.Stderr
+	// Its log (one error line per 503) is not part of the report.
+	plog, err := os.Create(filepath.Join(dir, "proxy.log"))
+	if err != nil {
+		return err
+	}
+	defer plog.Close()
+	proxy.Stdout, proxy.Stderr = plog, plog
 	if err := proxy.Start(); err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
@@ -210,6 +220,8 @@ type result struct {
 	hwmReset bool
 	maxRSS   int64 // highest VmRSS sampled
 	rssKB    int64 // VmRSS after the forced collection
+	anonKB   int64 // its RssAnon (the heap) and RssFile (the store's mmap, the binary)
+	fileKB   int64
 	heap     string
 }
 
@@ -281,13 +293,23 @@ func (r *result) afterGC(client *http.Client, pid int, pprofAddr, base string) e
 	if err != nil {
 		return fmt.Errorf("forcing a collection: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	var out io.Writer = io.Discard
+	if heapDir != "" {
+		f, err := os.Create(filepath.Join(heapDir, r.name+".heap.pprof"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	_, _ = io.Copy(out, resp.Body)
 	resp.Body.Close()
 	_, rss, err := memKB(pid)
 	if err != nil {
 		return err
 	}
 	r.rssKB = rss
+	r.anonKB, r.fileKB = rssParts(pid)
 	lines, err := metricLines(client, base, "go_memstats_heap_inuse_bytes", "go_memstats_heap_released_bytes")
 	if err != nil {
 		return err
@@ -316,13 +338,13 @@ func (r *result) print() {
 	fmt.Printf("\n%d concurrent %s in %s: %s\n", r.n, r.name, r.took.Round(time.Millisecond), strings.Join(parts, ", "))
 	fmt.Printf("  %-44s %8.1f MB\n", "peak RSS, "+peak, mb(r.peakKB))
 	fmt.Printf("  %-44s %8.1f MB\n", "highest VmRSS sampled (10 ms)", mb(r.maxRSS))
-	fmt.Printf("  %-44s %8.1f MB\n", "VmRSS after a forced collection", mb(r.rssKB))
+	fmt.Printf("  %-44s %8.1f MB (RssAnon %.1f, RssFile %.1f)\n", "VmRSS after a forced collection", mb(r.rssKB), mb(r.anonKB), mb(r.fileKB))
 	fmt.Printf("  Go heap after it: %s\n", r.heap)
 }
 
 func mb(kb int64) float64 { return float64(kb) / 1000 }
 
-// memKB reads VmHWM and VmRSS (KiB... reported by the kernel in kB).
+// memKB reads VmHWM and VmRSS from /proc/<pid>/status, in kB.
 func memKB(pid int) (hwm, rss int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -350,6 +372,29 @@ func memKB(pid int) (hwm, rss int64, err error) {
 		return 0, 0, errors.New("no VmHWM/VmRSS in /proc status")
 	}
 	return hwm, rss, nil
+}
+
+// rssParts reads RssAnon and RssFile from /proc/<pid>/status, in kB.
+func rssParts(pid int) (anon, file int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		switch k {
+		case "RssAnon":
+			anon = n
+		case "RssFile":
+			file = n
+		}
+	}
+	return anon, file
 }
 
 // metricLines returns the /metrics lines of the named series.
