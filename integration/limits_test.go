@@ -282,3 +282,20 @@ func TestConcurrentLargeSendsUnderBudget(t *testing.T) {
 		t.Errorf("rejected{buffered_bytes} = %v, want %d", got, refused)
 	}
 }
+
+// TestMediaUploadIsNotCountedAsBuffered: an upload streams to the spool,
+// so a file larger than the whole buffered-bytes budget is taken (it
+// reserves only its read buffers) and leaves the budget as it found it.
+func TestMediaUploadIsNotCountedAsBuffered(t *testing.T) {
+	w := newWorld(t, worldOptions{maxBuffered: 4 << 20})
+	data := bytes.Repeat([]byte{0x42}, 5<<20) // a 5 MiB PDF: more than the 4 MiB budget
+	if id := w.upload(t, tokenA, phoneA, "application/pdf", data); id == "" {
+		t.Fatal("no media id")
+	}
+	if got := w.metric(t, "waproxy_request_body_bytes_buffered"); got != 0 {
+		t.Errorf("buffered gauge %v after the upload, want 0", got)
+	}
+	if got := w.metric(t, "waproxy_requests_rejected_total"); got != 0 {
+		t.Errorf("%v requests rejected", got)
+	}
+}

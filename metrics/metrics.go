@@ -66,7 +66,7 @@ func New() *Metrics {
 	}
 	m.intake = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waproxy_webhook_intake_total",
-		Help: "Gupshup callbacks received, by result (accepted, malformed, unauthorized, forbidden, unknown_app, unknown_shape, too_large, store_error).",
+		Help: "Gupshup callbacks received, by result (accepted, malformed, unauthorized, forbidden, unknown_app, unknown_shape, too_large, busy, unreadable, store_error).",
 	}, []string{"result"})
 	m.dedupHits = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "waproxy_webhook_dedup_hits_total",
