@@ -159,6 +159,7 @@ func (s *Server) overloaded(c *gin.Context, reason string) {
 // answerOverloaded writes the answer to a refused request: Meta's overload
 // error, or for the intake a bare 503; both with Retry-After.
 func (s *Server) answerOverloaded(c *gin.Context) {
+	logOf(c).refused = true
 	c.Header("Retry-After", overloadRetryAfter)
 	if c.FullPath() == intakePath {
 		c.Status(http.StatusServiceUnavailable)

@@ -256,6 +256,9 @@ type reqLog struct {
 	idsMapped      int
 	extra          []zap.Field // from the webhook intake: ids and counts
 	err            string      // a short reason, never content
+	// refused: answered 503 by a limit (limits.go); logged as a warning,
+	// not an error, so an overload does not flood the error log.
+	refused bool
 }
 
 func logOf(c *gin.Context) *reqLog {
@@ -314,7 +317,11 @@ func (s *Server) observe(c *gin.Context) {
 	if rt.quiet {
 		return
 	}
-	ce := s.opt.Logger.Check(levelOf(status), "request")
+	lvl := levelOf(status)
+	if l.refused {
+		lvl = zap.WarnLevel
+	}
+	ce := s.opt.Logger.Check(lvl, "request")
 	if ce == nil {
 		return
 	}
