@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -140,13 +142,40 @@ func (s *Server) admit(c *gin.Context) {
 	}
 	// Chunked: the reservation grows as the body is read; the handler
 	// answers the overload error when it cannot (see readError).
-	g := bodybudget.NewGrowing(lm.budget, r.Body)
+	raw := r.Body
+	g := bodybudget.NewGrowing(lm.budget, raw)
 	r.Body = g
 	defer g.Release()
 	c.Next()
 	if g.Refused() {
 		s.opt.Metrics.Rejected(metrics.RejectBufferedBytes)
 	}
+	if g.Refused() || c.Writer.Status() == http.StatusRequestEntityTooLarge {
+		g.Release()
+		drainRefused(c, raw)
+	}
+}
+
+// A body of unknown length refused as it was read (over its size limit or
+// the budget) is read on and thrown away after the answer, within these
+// bounds, so the client finishes sending and reads the answer before the
+// connection closes: closing with unread data makes the kernel reset the
+// connection, and the client may lose the answer. A body beyond the
+// bounds still gets the reset.
+const (
+	drainBytes = 16 << 20
+	drainTime  = 5 * time.Second
+)
+
+// drainRefused sends the answer written so far, then discards up to
+// drainBytes of body for up to drainTime. The answer says Connection:
+// close, so the connection ends after it.
+func drainRefused(c *gin.Context, body io.Reader) {
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.EnableFullDuplex() // read the body after the answer was sent
+	c.Writer.Flush()
+	_ = rc.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.CopyN(io.Discard, body, drainBytes)
 }
 
 // overloaded counts and answers a request refused by a limit.
@@ -187,6 +216,7 @@ func (s *Server) readError(c *gin.Context, err error, limit int64) {
 		s.bodyTooLarge(c, limit)
 	case errors.Is(err, bodybudget.ErrExhausted):
 		logOf(c).err = "refused: " + metrics.RejectBufferedBytes
+		c.Header("Connection", "close") // the rest of the body is not read
 		s.answerOverloaded(c)
 	default:
 		logOf(c).err = "reading body failed"

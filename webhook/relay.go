@@ -285,6 +285,7 @@ func (r *Relay) readBody(w http.ResponseWriter, req *http.Request) ([]byte, stri
 		w.Header().Set("Connection", "close")
 		return nil, "too_large"
 	case errors.Is(err, bodybudget.ErrExhausted):
+		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", "1")
 		return nil, "busy"
 	}
