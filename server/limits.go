@@ -57,11 +57,10 @@ type bodyPolicy struct {
 
 // limiter holds the server's admission state.
 type limiter struct {
-	maxInFlight int64
-	inFlight    chan struct{} // nil: unlimited
-	budget      *bodybudget.Budget
-	policies    map[string]bodyPolicy // by registered path; read-only after New
-	def         bodyPolicy
+	inFlight chan struct{} // nil: unlimited
+	budget   *bodybudget.Budget
+	policies map[string]bodyPolicy // by registered path; read-only after New
+	def      bodyPolicy
 }
 
 func newLimiter(l Limits, m *metrics.Metrics, maxBody int64) *limiter {
@@ -71,9 +70,7 @@ func newLimiter(l Limits, m *metrics.Metrics, maxBody int64) *limiter {
 		lm.inFlight = make(chan struct{}, l.MaxInFlight)
 	}
 	lm.budget.OnChange = m.Buffered
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", ""} {
-		lm.policies[p] = bodyPolicy{none: true}
-	}
+	lm.policies[""] = bodyPolicy{none: true} // no route matched: nothing reads the body
 	return lm
 }
 
