@@ -108,6 +108,7 @@ func build(cfg *config.Config, log *zap.Logger, relay bool) (*App, error) {
 		Metrics:          m,
 		MetricsElsewhere: cfg.Metrics.Listen != "",
 		MaxBodyBytes:     cfg.MaxBodyBytes,
+		Limits:           server.Limits{MaxInFlight: cfg.Server.MaxInFlight, MaxBufferedBytes: cfg.Server.MaxBufferedBytes},
 		Translate:        translate.SendOptions{NormalizeTemplateButtons: cfg.Translate.NormalizeTemplateButtonsOrDefault()},
 		V2: &server.V2Options{API: up, ButtonParams: cfg.Translate.V2ButtonParams, Cache: templates.Config{
 			TTL: cfg.Templates.CacheTTL, NegativeTTL: cfg.Templates.NegativeTTL, MinRefresh: cfg.Templates.MinRefresh}},
@@ -283,6 +284,7 @@ func (a *App) startRelay(cfg *config.Config, log *zap.Logger, m *metrics.Metrics
 	}
 	ropt := webhook.Options{
 		Queue:        q,
+		MaxBodyBytes: config.IntakeMaxBodyBytes,
 		SecretHeader: cfg.Webhooks.SecretHeader,
 		AllowIPs:     allow,
 		Translate: translate.WebhookOptions{

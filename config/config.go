@@ -274,7 +274,29 @@ type ServerConfig struct {
 	// it early. Default 0 (drain at once); behind a load balancer 5–15s is
 	// typical (more than its health-check interval times its threshold).
 	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	// MaxInFlight bounds the requests being handled at once (both
+	// listeners together; /healthz, /readyz and /metrics not counted).
+	// More are answered at once with Meta's overload error (HTTP 503,
+	// code 2, Retry-After: 1; the intake: 503 with Retry-After). Default
+	// 1024: far more than two cores keep busy (a send waits on Gupshup
+	// most of its time), few enough that small requests cannot pile up.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxBufferedBytes bounds the request bodies held in memory across
+	// requests: a body reserves its Content-Length before it is read (a
+	// chunked one reserves as it is read); one that does not fit gets the
+	// same overload answer. Media uploads stream to disk and reserve only
+	// 64 KiB. Default 67108864 (64 MiB): 64 bodies at the default 1 MiB
+	// max_body_bytes, or 21 callbacks at the intake's 3 MiB, at once; a
+	// send holds a few times its body while translating (about 4 MB for
+	// a 1 MiB ASCII text, 8 MB for non-ASCII), so this keeps request
+	// memory to a few hundred MB. At least max_body_bytes and 3 MiB, so
+	// any accepted body can fit.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes"`
 }
+
+// IntakeMaxBodyBytes is the largest Gupshup callback body the intake
+// takes (Meta's webhook payload cap).
+const IntakeMaxBodyBytes = 3 << 20
 
 // GupshupConfig is the upstream partner API.
 type GupshupConfig struct {
@@ -508,6 +530,12 @@ func (c *Config) applyDefaults() {
 	setDefaultDur(&s.IdleTimeout, 120*time.Second)
 	setDefaultDur(&s.ShutdownGrace, 20*time.Second)
 	setDefaultDur(&s.ShutdownDelay, 0) // drain at once
+	if s.MaxInFlight == 0 {
+		s.MaxInFlight = 1024
+	}
+	if s.MaxBufferedBytes == 0 {
+		s.MaxBufferedBytes = 64 << 20
+	}
 	g := &c.Gupshup
 	setDefault(&g.BaseURL, Embedded)
 	g.BaseURL = strings.TrimRight(g.BaseURL, "/")
@@ -592,6 +620,13 @@ func (c *Config) validate() error {
 	}
 	if c.Server.ShutdownDelay < 0 {
 		return errors.New("server.shutdown_delay: must not be negative")
+	}
+	if c.Server.MaxInFlight < 0 {
+		return errors.New("server.max_in_flight: must be positive")
+	}
+	if b := c.Server.MaxBufferedBytes; b < c.MaxBodyBytes || b < IntakeMaxBodyBytes {
+		return fmt.Errorf("server.max_buffered_bytes: %d is less than max_body_bytes (%d) or the intake's %d: "+
+			"a body of the largest size accepted would never fit", b, c.MaxBodyBytes, IntakeMaxBodyBytes)
 	}
 	if err := c.TLS.validate(c.Listen); err != nil {
 		return err

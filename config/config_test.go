@@ -750,6 +750,12 @@ tenants:
 			[]string{"server.shutdown_delay", "negative"}},
 		{"negative max body", "max_body_bytes: -1\n" + minimal,
 			[]string{"max_body_bytes"}},
+		{"negative max in flight", "server:\n  max_in_flight: -1\n" + minimal,
+			[]string{"server.max_in_flight"}},
+		{"buffered bytes below max body", "max_body_bytes: 8388608\nserver:\n  max_buffered_bytes: 4194304\n" + minimal,
+			[]string{"server.max_buffered_bytes", "max_body_bytes (8388608)"}},
+		{"buffered bytes below a callback", "server:\n  max_buffered_bytes: 1048576\n" + minimal,
+			[]string{"server.max_buffered_bytes", "3145728"}},
 		{"duration without unit", "gupshup:\n  timeout: 15\n" + minimal,
 			[]string{"time.Duration"}},
 		{"duration in words", "server:\n  read_timeout: 15 seconds\n" + minimal,
@@ -814,6 +820,8 @@ func TestParseAppliesDocumentedDefaults(t *testing.T) {
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownGrace:     20 * time.Second,
+			MaxInFlight:       1024,
+			MaxBufferedBytes:  64 << 20,
 		},
 		Gupshup: GupshupConfig{
 			BaseURL:             Embedded,
@@ -890,6 +898,8 @@ server:
   idle_timeout: 4s
   shutdown_grace: 1m30s
   shutdown_delay: 10s
+  max_in_flight: 7
+  max_buffered_bytes: 4194304
 gupshup:
   base_url: https://partner.gupshup.io/
   timeout: 250ms
@@ -968,6 +978,8 @@ tenants:
 			IdleTimeout:       4 * time.Second,
 			ShutdownGrace:     90 * time.Second,
 			ShutdownDelay:     10 * time.Second,
+			MaxInFlight:       7,
+			MaxBufferedBytes:  4 << 20,
 		},
 		Gupshup: GupshupConfig{
 			BaseURL:             "https://partner.gupshup.io",

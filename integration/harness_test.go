@@ -92,6 +92,10 @@ type worldOptions struct {
 	upstreamURL string        // default: the simulator
 	timeout     time.Duration // gupshup.timeout, default 2s
 	maxBody     int64
+	// maxInFlight and maxBuffered are server.max_in_flight and
+	// server.max_buffered_bytes (default: the product's).
+	maxInFlight int
+	maxBuffered int64
 
 	// webhookA and webhookB give tenant a and b a webhook; with either the
 	// relay runs, with fast retries (backoff 20ms..200ms, poll 10ms), its
@@ -207,6 +211,9 @@ webhooks:
 			relay += fmt.Sprintf("  subscription_modes: [%s]\n", strings.Join(o.subscriptionModes, ", "))
 		}
 		relay += fmt.Sprintf("admin: {token: %q}\n", adminToken)
+	}
+	if o.maxInFlight != 0 || o.maxBuffered != 0 {
+		relay += fmt.Sprintf("server: {max_in_flight: %d, max_buffered_bytes: %d}\n", o.maxInFlight, o.maxBuffered)
 	}
 	// Uploads are spooled in the world's own directory (w.spoolDir).
 	w.spoolDir = t.TempDir()

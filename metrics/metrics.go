@@ -30,6 +30,8 @@ type Metrics struct {
 	retries    *prometheus.CounterVec
 	dead       *prometheus.CounterVec
 
+	limits limits // admission limits (limits.go)
+
 	tenants tenantSet // allowed values of the tenant label
 }
 
@@ -65,7 +67,7 @@ func New() *Metrics {
 	}
 	m.intake = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "waproxy_webhook_intake_total",
-		Help: "Gupshup callbacks received, by result (accepted, check, malformed, unauthorized, forbidden, unknown_app, unknown_shape, too_large, store_error).",
+		Help: "Gupshup callbacks received, by result (accepted, check, malformed, unauthorized, forbidden, unknown_app, unknown_shape, too_large, busy, unreadable, store_error).",
 	}, []string{"result"})
 	m.dedupHits = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "waproxy_webhook_dedup_hits_total",
@@ -92,6 +94,7 @@ func New() *Metrics {
 		Name: "waproxy_webhook_dead_letters_total",
 		Help: "Webhook events given up after the retry horizon, by tenant.",
 	}, []string{"tenant"})
+	m.limits = newLimits(m.reg)
 	m.reg.MustRegister(m.intake, m.dedupHits, m.mediaClash, m.deliveries, m.deliverDur, m.retries, m.dead)
 	m.reg.MustRegister(m.requests, m.duration, m.upstream, m.metaErrors, buildInfo(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

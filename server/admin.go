@@ -65,13 +65,16 @@ func (s *Server) listDeadLetters(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": out})
 }
 
+// maxReplayBody caps the body of a dead-letter replay (a list of ids).
+const maxReplayBody = 1 << 20
+
 // replayDeadLetters serves POST /admin/deadletters/replay with an optional
 // body {"ids":[…]} (none: all), queueing them for delivery now.
 func (s *Server) replayDeadLetters(c *gin.Context) {
 	var req struct {
 		IDs []uint64 `json:"ids"`
 	}
-	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxReplayBody))
 	if err == nil && len(strings.TrimSpace(string(raw))) > 0 {
 		err = json.Unmarshal(raw, &req)
 	}

@@ -358,9 +358,9 @@ func (s *Server) flowAssets(c *gin.Context) {
 // (flow.json), name, asset_type=FLOW_JSON.
 func (s *Server) uploadFlowAsset(c *gin.Context) {
 	r := c.Request
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes))
+	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
-		s.fail(c, translate.BodyTooLarge(s.opt.MaxBodyBytes))
+		s.readError(c, err, s.opt.MaxBodyBytes)
 		return
 	}
 	fields, file, formToken, perr := flowAssetForm(r.Header.Get("Content-Type"), raw)

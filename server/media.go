@@ -68,6 +68,10 @@ const downloadPath = "/waproxy/media/"
 // maxMediaBytes is the largest upload any kind allows (documents).
 const maxMediaBytes = translate.MaxMediaBytes
 
+// maxUploadBody caps an upload's whole multipart body: the largest file
+// and 1 MiB for the other parts and the multipart framing.
+const maxUploadBody = maxMediaBytes + 1<<20
+
 // authenticate finds the caller's tenant from the bearer token or the
 // access_token query parameter.
 func (s *Server) authenticate(c *gin.Context) (*auth.Tenant, bool) {
@@ -160,7 +164,7 @@ func (s *Server) upload(c *gin.Context) {
 	}
 	s.extendDeadlines(c)
 	r := c.Request
-	r.Body = http.MaxBytesReader(c.Writer, r.Body, maxMediaBytes+(1<<20))
+	r.Body = http.MaxBytesReader(c.Writer, r.Body, maxUploadBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.fail(c, translate.InvalidParameter("Media must be uploaded as multipart/form-data with a file part."))

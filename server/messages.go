@@ -241,13 +241,7 @@ func (s *Server) readParams(c *gin.Context, authorize func(formToken string) boo
 	r := c.Request
 	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(c, translate.BodyTooLarge(s.opt.MaxBodyBytes))
-		} else {
-			logOf(c).err = "reading body failed"
-			s.fail(c, translate.InvalidParameter("The request body could not be read."))
-		}
+		s.readError(c, err, s.opt.MaxBodyBytes)
 		return nil, false
 	}
 	params, formToken, perr := paramsJSON(r.Header.Get("Content-Type"), raw)

@@ -24,6 +24,8 @@ func (nopIntake) ServeIntake(w http.ResponseWriter, _ *http.Request, _ string) [
 	return nil
 }
 
+func (nopIntake) MaxBodyBytes() int64 { return 3 << 20 }
+
 type nopDeadLetters struct{}
 
 func (nopDeadLetters) DeadLetters(context.Context, int) ([]store.Event, error) { return nil, nil }

@@ -43,6 +43,9 @@ type TokenSource interface {
 // returns fields for the request's log line.
 type Intake interface {
 	ServeIntake(w http.ResponseWriter, r *http.Request, app string) []zap.Field
+	// MaxBodyBytes is the largest callback body it takes (it refuses a
+	// larger one itself, before reading it).
+	MaxBodyBytes() int64
 }
 
 // IDMap translates Gupshup message ids into wamids where known.
@@ -69,6 +72,9 @@ type Options struct {
 	MetricsElsewhere bool
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// Limits bound requests in flight and request bytes buffered (see
+	// limits.go); zero: unlimited.
+	Limits Limits
 	// Translate options for sends.
 	Translate translate.SendOptions
 	// Intake serves POST /gupshup/callbacks/{app}; nil: not served.
@@ -106,6 +112,7 @@ type Server struct {
 	bufs      sync.Pool
 	routes    map[string]*route // gin's registered path → route; read-only after New
 	unmatched *route
+	limits    *limiter
 }
 
 var versionRe = regexp.MustCompile(`^v[0-9]+(\.[0-9]+)?$`)
@@ -131,14 +138,14 @@ func New(opt Options) *Server {
 	// 301/307 redirect with an empty or HTML body.
 	e.RedirectTrailingSlash = false
 	e.ContextWithFallback = true
-	s := &Server{opt: opt, engine: e}
+	s := &Server{opt: opt, engine: e, limits: newLimiter(opt.Limits, opt.Metrics, opt.MaxBodyBytes)}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	s.ready.Store(true)
 	if opt.V2 != nil {
 		s.templates = templates.New(newTemplateLister(s), opt.V2.Cache)
 	}
 
-	e.Use(s.observe, s.recover)
+	e.Use(s.observe, s.recover, s.admit)
 	e.GET("/healthz", func(c *gin.Context) { c.Data(200, jsonType, []byte(`{"status":"ok"}`)) })
 	e.GET("/readyz", s.readyz)
 	if opt.MetricsElsewhere {
@@ -166,6 +173,9 @@ func New(opt Options) *Server {
 		}
 		e.POST("/:p1/media", s.upload)
 		e.POST("/:p1/:p2/media", s.upload)
+		for _, p := range []string{"/:p1/media", "/:p1/:p2/media"} {
+			s.limits.policies[p] = bodyPolicy{max: maxUploadBody, streamed: true}
+		}
 		e.GET(downloadPath+":id", s.download)
 	}
 	if f := opt.Flows; f != nil {
@@ -194,10 +204,12 @@ func New(opt Options) *Server {
 		e.POST("/gupshup/callbacks/:app", s.intake)
 		e.GET("/gupshup/callbacks/:app", s.intake)
 		e.HEAD("/gupshup/callbacks/:app", s.intake)
+		s.limits.policies[intakePath] = bodyPolicy{max: opt.Intake.MaxBodyBytes(), handlerRefuses: true}
 	}
 	if opt.DeadLetters != nil && opt.AdminToken != "" {
 		e.GET("/admin/deadletters", s.adminAuth, s.listDeadLetters)
 		e.POST("/admin/deadletters/replay", s.adminAuth, s.replayDeadLetters)
+		s.limits.policies["/admin/deadletters/replay"] = bodyPolicy{max: maxReplayBody}
 	}
 	e.NoRoute(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
 	e.NoMethod(func(c *gin.Context) { s.fail(c, translate.UnknownPath(c.Request.Method, c.Request.URL.Path)) })
@@ -247,6 +259,9 @@ type reqLog struct {
 	idsMapped      int
 	extra          []zap.Field // from the webhook intake: ids and counts
 	err            string      // a short reason, never content
+	// refused: answered 503 by a limit (limits.go); logged as a warning,
+	// not an error, so an overload does not flood the error log.
+	refused bool
 }
 
 func logOf(c *gin.Context) *reqLog {
@@ -305,7 +320,11 @@ func (s *Server) observe(c *gin.Context) {
 	if rt.quiet {
 		return
 	}
-	ce := s.opt.Logger.Check(levelOf(status), "request")
+	lvl := levelOf(status)
+	if l.refused {
+		lvl = zap.WarnLevel
+	}
+	ce := s.opt.Logger.Check(lvl, "request")
 	if ce == nil {
 		return
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -76,5 +78,52 @@ func TestEnqueueWithIDsChecksPairs(t *testing.T) {
 	}
 	if dup, err := b.Enqueue(context.Background(), []Event{{Tenant: "a", Key: "k"}}); err != nil || dup[0] {
 		t.Errorf("the refused write stored its event: %v, %v", dup, err)
+	}
+}
+
+// TestWriterReleasesFinishedWrites pins that the group-commit writer keeps
+// nothing of a write once it returned: each write's closure holds a 1 MiB
+// body (as Enqueue's holds webhook bodies), and every body must become
+// unreachable, not only those whose batch slots a later batch overwrote.
+func TestWriterReleasesFinishedWrites(t *testing.T) {
+	b, err := Open(filepath.Join(t.TempDir(), "q.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 48
+	freed := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := make([]byte, 1<<20)
+			runtime.AddCleanup(&body[0], func(i int) { freed <- i }, i)
+			release, err := b.enter(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer release()
+			if err := b.batch(func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte(bucketMedia)).Put([]byte{'k', byte(i)}, []byte{byte(len(body) >> 20)})
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := map[int]bool{}
+	deadline := time.After(10 * time.Second)
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for len(got) < n {
+		runtime.GC()
+		select {
+		case i := <-freed:
+			got[i] = true
+		case <-poll.C:
+		case <-deadline:
+			t.Fatalf("%d of %d write bodies still reachable after the writes returned", n-len(got), n)
+		}
 	}
 }

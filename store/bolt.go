@@ -1103,9 +1103,9 @@ func (b *Bolt) batch(fn func(*bolt.Tx) error) error {
 // that writes arriving during a commit share the next one's fsync.
 func (b *Bolt) writeLoop() {
 	defer close(b.written)
-	group := make([]*writeReq, 0, 64)
+	group := make([]*writeReq, 0, keptBatch)
 	for first := range b.writes {
-		group = append(group[:0], first)
+		group = append(group, first)
 	drain:
 		for len(group) < b.opt.MaxBatch {
 			select {
@@ -1119,8 +1119,21 @@ func (b *Bolt) writeLoop() {
 			}
 		}
 		b.commit(group)
+		// The writes are done: their closures hold the callers' data
+		// (webhook bodies), which must not stay reachable from here until
+		// the slots are overwritten by a later batch, nor in a backing
+		// array sized for the largest burst seen.
+		clear(group)
+		if cap(group) > keptBatch {
+			group = make([]*writeReq, 0, keptBatch)
+		}
+		group = group[:0]
 	}
 }
+
+// keptBatch is the capacity of the writer's batch slice kept between
+// batches; a larger burst gets a larger one that is dropped after it.
+const keptBatch = 64
 
 // commit runs a group in one transaction. When one write fails, the
 // transaction is rolled back and each write runs in a transaction of its

@@ -16,7 +16,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -243,13 +242,9 @@ func (r *Relay) ServeIntake(w http.ResponseWriter, req *http.Request, app string
 	if check {
 		return reject(http.StatusOK, "check")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.opt.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return reject(http.StatusRequestEntityTooLarge, "too_large")
-		}
-		return reject(http.StatusBadRequest, "unreadable")
+	body, result := r.readBody(w, req)
+	if result != "" {
+		return reject(intakeStatus[result], result)
 	}
 	topt := r.opt.Translate
 	topt.Phone = src.Phone
