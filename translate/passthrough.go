@@ -7,9 +7,10 @@ import "github.com/tidwall/gjson"
 // not one fit to pass: the error member must be an object with an integer
 // code, a string message, and, when present, an integer error_subcode, a
 // string type and an object error_data. Of a repeated member the last
-// counts and only it is kept. Text a person reads (message,
-// error_data.details, error_user_title, error_user_msg) is scrubbed like
-// Gupshup's own messages; every other member keeps its bytes, and
+// counts and only it is kept. Only the members Graph writes pass (message,
+// type, code, error_subcode, error_user_title, error_user_msg, is_transient,
+// error_data with messaging_product and details); text a person reads is
+// scrubbed like Gupshup's own messages; the rest keeps its bytes, and
 // fbtrace_id is replaced by ours. root must come from parseAnswer (valid
 // JSON or nothing).
 func metaPassthrough(status int, root gjson.Result, retryAfter string) *Error {
@@ -53,7 +54,18 @@ func metaPassthrough(status int, root gjson.Result, retryAfter string) *Error {
 	text := scrubUpstreamText(msg.Str)
 	var raw []byte
 	for _, m := range members {
-		if m.name == "fbtrace_id" {
+		switch m.name {
+		case "message", "type", "code", "error_subcode": // checked above
+		case "error_user_title", "error_user_msg":
+			if m.v.Type != gjson.String {
+				continue
+			}
+		case "is_transient":
+			if !m.v.IsBool() {
+				continue
+			}
+		case "error_data":
+		default: // fbtrace_id is ours; members Graph does not write are dropped
 			continue
 		}
 		if len(raw) > 0 {
@@ -89,22 +101,24 @@ func appendScrubbed(dst []byte, v gjson.Result) []byte {
 	return append(dst, v.Raw...)
 }
 
-// appendScrubbedData appends an error_data object with one copy of each
-// member and its details scrubbed.
+// appendScrubbedData appends an error_data object with the members Graph
+// writes there, messaging_product and details (strings; details
+// scrubbed), one copy of each.
 func appendScrubbedData(dst []byte, data gjson.Result) []byte {
 	var buf [4]member
 	dst = append(dst, '{')
-	for i, m := range lastMembers(data, buf[:0]) {
-		if i > 0 {
+	n := 0
+	for _, m := range lastMembers(data, buf[:0]) {
+		if (m.name != "messaging_product" && m.name != "details") || m.v.Type != gjson.String {
+			continue
+		}
+		if n > 0 {
 			dst = append(dst, ',')
 		}
+		n++
 		dst = AppendMetaString(dst, m.name)
 		dst = append(dst, ':')
-		if m.name == "details" {
-			dst = appendScrubbed(dst, m.v)
-		} else {
-			dst = append(dst, m.v.Raw...)
-		}
+		dst = appendScrubbed(dst, m.v)
 	}
 	return append(dst, '}')
 }

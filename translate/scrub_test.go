@@ -127,3 +127,17 @@ func TestUpstreamErrorWellFormed(t *testing.T) {
 		})
 	}
 }
+
+// TestMetaPassthroughMembers pins which members of a Meta-style upstream
+// error reach the client.
+func TestMetaPassthroughMembers(t *testing.T) {
+	in := `{"error":{"message":"m","type":"OAuthException","code":131056,"error_subcode":2494100,"is_transient":true,` +
+		`"error_user_title":"T","error_user_msg":7,"error_data":{"messaging_product":"whatsapp","details":"d","debug":"sk_x"},` +
+		`"internal":{"host":"10.0.0.1"},"fbtrace_id":"UP"},"trace":"x"}`
+	want := `{"error":{"message":"m","type":"OAuthException","code":131056,"error_subcode":2494100,"is_transient":true,` +
+		`"error_user_title":"T","error_data":{"messaging_product":"whatsapp","details":"d"},"fbtrace_id":"TRACE"}}`
+	e := UpstreamError(400, []byte(in), "")
+	if got := string(e.Body("TRACE")); got != want || e.Rule != "meta_passthrough" || e.Subcode != 2494100 {
+		t.Errorf("got %s (rule %s)\nwant %s", got, e.Rule, want)
+	}
+}
