@@ -10,8 +10,8 @@ import "github.com/tidwall/gjson"
 // counts and only it is kept. Only the members Graph writes pass (message,
 // type, code, error_subcode, error_user_title, error_user_msg, is_transient,
 // error_data with messaging_product and details); text a person reads is
-// scrubbed like Gupshup's own messages; the rest keeps its bytes, and
-// fbtrace_id is replaced by ours. root must come from parseAnswer (valid
+// scrubbed like Gupshup's own messages; the rest keeps its bytes; a
+// missing type is OAuthException, as Graph's default; fbtrace_id is ours. root must come from parseAnswer (valid
 // JSON or nothing).
 func metaPassthrough(status int, root gjson.Result, retryAfter string) *Error {
 	eo := lastMember(root, "error")
@@ -42,7 +42,8 @@ func metaPassthrough(status int, root gjson.Result, retryAfter string) *Error {
 			return nil
 		}
 	}
-	if v := get("type"); v.Exists() && v.Type != gjson.String {
+	typ := get("type")
+	if typ.Exists() && typ.Type != gjson.String {
 		return nil
 	}
 	if v := get("error_data"); v.Exists() && !v.IsObject() {
@@ -74,7 +75,12 @@ func metaPassthrough(status int, root gjson.Result, retryAfter string) *Error {
 		raw = AppendMetaString(raw, m.name)
 		raw = append(raw, ':')
 		switch m.name {
-		case "message", "error_user_title", "error_user_msg":
+		case "message":
+			raw = appendScrubbed(raw, m.v)
+			if !typ.Exists() { // Graph's envelope always has a type
+				raw = append(raw, `,"type":"OAuthException"`...)
+			}
+		case "error_user_title", "error_user_msg":
 			raw = appendScrubbed(raw, m.v)
 		case "error_data":
 			raw = appendScrubbedData(raw, m.v)

@@ -141,3 +141,12 @@ func TestMetaPassthroughMembers(t *testing.T) {
 		t.Errorf("got %s (rule %s)\nwant %s", got, e.Rule, want)
 	}
 }
+
+// TestMetaPassthroughType pins that a passed-through error without a type
+// gets Graph's default, so the envelope is complete.
+func TestMetaPassthroughType(t *testing.T) {
+	got := string(UpstreamError(400, []byte(`{"error":{"code":0,"message":""}}`), "").Body("TRACE"))
+	if want := `{"error":{"code":0,"message":"","type":"OAuthException","fbtrace_id":"TRACE"}}`; got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
