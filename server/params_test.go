@@ -92,13 +92,15 @@ func TestMaskPhone(t *testing.T) {
 		strings.Repeat("9", 900_000):              "99******************************…(900000 bytes)",
 		"+1" + strings.Repeat("é", 20) + "555":    "+1" + strings.Repeat("é", 15) + "…(45 bytes)",
 		"ab" + strings.Repeat("x", 28) + "12é456": "ab" + strings.Repeat("x", 28) + "**…(37 bytes)",
+		// Bytes that are not UTF-8 count one each.
+		"00" + strings.Repeat("\xab", 31): "00" + strings.Repeat("\xab", 30) + "…(33 bytes)",
 	}
 	for in, want := range cases {
 		got := maskPhone(in)
 		if got != want {
 			t.Errorf("%.40q: got %q want %q", in, got, want)
 		}
-		if len(got) > maxMaskedPhone+len("…(900000 bytes)") || !utf8.ValidString(got) {
+		if len(got) > maxMaskedPhone+len("…(900000 bytes)") || utf8.ValidString(in) && !utf8.ValidString(got) {
 			t.Errorf("%.40q: %d bytes, valid UTF-8 %v", in, len(got), utf8.ValidString(got))
 		}
 	}

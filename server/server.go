@@ -417,9 +417,15 @@ func maskPhone(p string) string {
 	b := []byte(p)
 	end := len(b) - 2
 	if long {
-		cut := maxMaskedPhone
-		for cut > 0 && !utf8.RuneStart(b[cut]) {
-			cut--
+		// The last whole character within the bound (a byte that is not
+		// UTF-8 counts as one).
+		cut := 0
+		for cut < len(p) {
+			_, size := utf8.DecodeRuneInString(p[cut:])
+			if cut+size > maxMaskedPhone {
+				break
+			}
+			cut += size
 		}
 		b, end = b[:cut], cut
 	}
