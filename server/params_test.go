@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 )
 
 func TestParamsJSON(t *testing.T) {
@@ -83,10 +84,24 @@ func TestMaskPhone(t *testing.T) {
 		"+1 (631) 555-1234": "+1 (***) ***-**34",
 		"1234":              "****",
 		"US.13491208655302": "US.************02",
+		// 32 bytes: still whole.
+		"12345678901234567890123456789012": "12****************************12",
+		// Longer: the first 32 bytes, every digit after the first two
+		// masked, and the length.
+		"123456789012345678901234567890123":       "12******************************…(33 bytes)",
+		strings.Repeat("9", 900_000):              "99******************************…(900000 bytes)",
+		"+1" + strings.Repeat("é", 20) + "555":    "+1" + strings.Repeat("é", 15) + "…(45 bytes)",
+		"ab" + strings.Repeat("x", 28) + "12é456": "ab" + strings.Repeat("x", 28) + "**…(37 bytes)",
+		// Bytes that are not UTF-8 count one each.
+		"00" + strings.Repeat("\xab", 31): "00" + strings.Repeat("\xab", 30) + "…(33 bytes)",
 	}
 	for in, want := range cases {
-		if got := maskPhone(in); got != want {
-			t.Errorf("%q: got %q want %q", in, got, want)
+		got := maskPhone(in)
+		if got != want {
+			t.Errorf("%.40q: got %q want %q", in, got, want)
+		}
+		if len(got) > maxMaskedPhone+len("…(900000 bytes)") || utf8.ValidString(in) && !utf8.ValidString(got) {
+			t.Errorf("%.40q: %d bytes, valid UTF-8 %v", in, len(got), utf8.ValidString(got))
 		}
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
@@ -422,16 +424,42 @@ func (s *Server) putBuf(b *[]byte) {
 	}
 }
 
-// maskPhone keeps the first two and last two digits of a phone number.
+// maxMaskedPhone bounds the bytes of a recipient a log line shows.
+const maxMaskedPhone = 32
+
+// maskPhone keeps the first two and last two characters of a phone number
+// and masks the digits between. A recipient longer than maxMaskedPhone
+// bytes (no phone number is) shows only its first maxMaskedPhone bytes,
+// every digit after the first two masked, then "…" and its length.
 func maskPhone(p string) string {
 	if len(p) <= 4 {
 		return "****"
 	}
+	long := len(p) > maxMaskedPhone
 	b := []byte(p)
-	for i := 2; i < len(b)-2; i++ {
+	end := len(b) - 2
+	if long {
+		// The last whole character within the bound (a byte that is not
+		// UTF-8 counts as one).
+		cut := 0
+		for cut < len(p) {
+			_, size := utf8.DecodeRuneInString(p[cut:])
+			if cut+size > maxMaskedPhone {
+				break
+			}
+			cut += size
+		}
+		b, end = b[:cut], cut
+	}
+	for i := 2; i < end; i++ {
 		if b[i] >= '0' && b[i] <= '9' {
 			b[i] = '*'
 		}
+	}
+	if long {
+		b = append(b, "…("...)
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, " bytes)"...)
 	}
 	return string(b)
 }

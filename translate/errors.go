@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // Meta error codes the proxy answers with. The titles are Meta's.
@@ -55,8 +54,9 @@ type Error struct {
 	// metrics ("" for errors the proxy raised itself).
 	Rule string
 
-	// raw is a Meta-style {"error":{…}} body received from upstream that is
-	// passed through with only fbtrace_id replaced.
+	// raw holds the members of a Meta-style {"error":{…}} received from
+	// upstream that passes through (see metaPassthrough), fbtrace_id left
+	// out: AppendBody adds ours.
 	raw []byte
 }
 
@@ -74,10 +74,14 @@ func (e *Error) message() string {
 // AppendBody appends the Graph error envelope with the given fbtrace_id.
 func (e *Error) AppendBody(dst []byte, fbtraceID string) []byte {
 	if e.raw != nil {
-		out, err := sjson.SetBytes(append([]byte(nil), e.raw...), "error.fbtrace_id", fbtraceID)
-		if err == nil {
-			return append(dst, out...)
+		dst = append(dst, `{"error":{`...)
+		dst = append(dst, e.raw...)
+		if len(e.raw) > 0 {
+			dst = append(dst, ',')
 		}
+		dst = append(dst, `"fbtrace_id":`...)
+		dst = AppendMetaString(dst, fbtraceID)
+		return append(dst, "}}"...)
 	}
 	typ := e.Type
 	if typ == "" {
@@ -300,14 +304,9 @@ var upstreamRules = []upstreamRule{
 // {"message":{"code","message"}}, and Meta's own {"error":{…}}, which passes
 // through unchanged but for fbtrace_id.
 func UpstreamError(status int, body []byte, retryAfter string) *Error {
-	root := gjson.ParseBytes(body)
-	if e := root.Get("error"); e.IsObject() && e.Get("code").Exists() {
-		st := status
-		if st < 400 {
-			st = 400
-		}
-		return &Error{HTTPStatus: st, Code: int(e.Get("code").Int()), Title: e.Get("message").String(),
-			Message: e.Get("message").String(), RetryAfter: retryAfter, Rule: "meta_passthrough", raw: body}
+	root := parseAnswer(body)
+	if e := metaPassthrough(status, root, retryAfter); e != nil {
+		return e
 	}
 	msg, code := upstreamMessage(root)
 	for i := range upstreamRules {
@@ -349,25 +348,45 @@ func (r *upstreamRule) matches(status, code int, msg string) bool {
 }
 
 // upstreamMessage finds Gupshup's message text and numeric code in any of
-// the shapes its APIs use.
+// the shapes its APIs use: {"message":"…","code":n},
+// {"message":{"message":"…","code":n}}, {"reason":"…"}, and the message of a
+// Meta-style {"error":{…}} that is not fit to pass through. Only a string
+// is a message and only a JSON integer a code; anything else reads as
+// absent. Of a repeated member the last counts.
 func upstreamMessage(root gjson.Result) (string, int) {
-	m := root.Get("message")
-	code := root.Get("code")
+	m := lastMember(root, "message")
+	code := lastMember(root, "code")
 	if m.IsObject() {
 		if !code.Exists() {
-			code = m.Get("code")
+			code = lastMember(m, "code")
 		}
-		m = m.Get("message")
+		m = lastMember(m, "message")
 	}
-	text := m.String()
-	if text == "" {
-		text = root.Get("reason").String()
+	if m.Type != gjson.String || m.Str == "" {
+		m = lastMember(root, "reason")
 	}
-	n := 0
-	if code.Exists() {
-		n = int(code.Int())
+	if m.Type != gjson.String || m.Str == "" {
+		m = lastPath(root, "error", "message")
 	}
+	text := ""
+	if m.Type == gjson.String {
+		text = m.Str
+	}
+	n, _ := jsonInt(code)
 	return text, n
+}
+
+// jsonInt reads a JSON integer that fits an int32 (Meta's and Gupshup's
+// codes do); a float, exponent, string or anything else is not one.
+func jsonInt(v gjson.Result) (int, bool) {
+	if v.Type != gjson.Number {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v.Raw, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return int(n), true
 }
 
 func upstreamDetails(msg string, code int) string {
@@ -375,6 +394,7 @@ func upstreamDetails(msg string, code int) string {
 	if code != 0 {
 		d += "(" + strconv.Itoa(code) + ") "
 	}
+	msg = scrubUpstreamText(msg)
 	if msg == "" {
 		msg = "no message"
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -168,6 +169,25 @@ func TestSendResponse(t *testing.T) {
 			`{"messaging_product":"whatsapp","contacts":[{"input":"+1 (631) 555-1234","wa_id":"16315551234"}],"messages":[{"id":"x","message_status":"accepted"}]}`, false},
 		{"no message id", `{"status":"success"}`, "1", "", true},
 		{"not json", `ok`, "1", "", true},
+		{"trailing comma: invalid JSON is not copied", `{"messages":[{"id":"gs-1"},]}`, "1", "", true},
+		{"truncated answer", `{"messages":[{"id":"gs-1"}]`, "1", "", true},
+		{"numeric id written as its digits, as a string", `{"messages":[{"id":12345678901234567890123,"message_status":"accepted"}]}`, "1",
+			`{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"12345678901234567890123","message_status":"accepted"}]}`, false},
+		{"float id", `{"messages":[{"id":1e3}]}`, "1", "", true},
+		{"negative id", `{"messages":[{"id":-5}]}`, "1", "", true},
+		{"object id", `{"messages":[{"id":{"x":1}}]}`, "1", "", true},
+		{"empty id", `{"messages":[{"id":""}]}`, "1", "", true},
+		{"message not an object", `{"messages":["gs-1"]}`, "1", "", true},
+		{"second message without id", `{"messages":[{"id":"a"},{}]}`, "1", "", true},
+		{"empty messages", `{"messages":[]}`, "1", "", true},
+		{"repeated id: the last, once", `{"messages":[{"id":"a","id":"b"}]}`, "1",
+			`{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"b"}]}`, false},
+		{"numeric contact members as strings", `{"contacts":[{"input":15551234567,"wa_id":15551234567}],"messages":[{"id":"a"}]}`, "+1 555 123 4567",
+			`{"messaging_product":"whatsapp","contacts":[{"input":"15551234567","wa_id":"15551234567"}],"messages":[{"id":"a"}]}`, false},
+		{"malformed contacts replaced by the client's recipient", `{"contacts":[{"input":true}],"messages":[{"id":"a"}]}`, "+1 555",
+			`{"messaging_product":"whatsapp","contacts":[{"input":"+1 555","wa_id":"1555"}],"messages":[{"id":"a"}]}`, false},
+		{"escapes in ids are Meta's", `{"messages":[{"id":"a\/bé"}]}`, "1",
+			`{"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"a\/b\u00e9"}]}`, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -180,6 +200,9 @@ func TestSendResponse(t *testing.T) {
 			}
 			if e != nil || string(got) != c.want {
 				t.Errorf("got %s (%v)\nwant %s", got, e, c.want)
+			}
+			if !json.Valid(got) {
+				t.Errorf("answer is not valid JSON: %s", got)
 			}
 		})
 	}

@@ -18,6 +18,10 @@ func RewriteMessageIDs(body []byte, lookup func(gsID string) (wamid string, ok b
 	if lookup == nil || !gjson.ValidBytes(body) {
 		return body, 0
 	}
+	// Of a repeated member the last counts (as on Graph, and as SendToForm
+	// forwards it): rewrite in the body without the earlier ones.
+	orig := body
+	body = lastMembersValid(body)
 	// The members naming an earlier message: the message marked as read,
 	// the replied-to message, the reacted-to message.
 	paths := [...]string{"message_id", "context.message_id", "reaction.message_id"}
@@ -46,7 +50,7 @@ func RewriteMessageIDs(body []byte, lookup func(gsID string) (wamid string, ok b
 		n++
 	}
 	if n == 0 {
-		return body, 0
+		return orig, 0
 	}
 	out := make([]byte, 0, len(body)+64)
 	prev := 0

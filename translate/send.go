@@ -33,6 +33,10 @@ type Send struct {
 	Status string
 	// MessageID is the "message_id" of a status update.
 	MessageID string
+	// Event is a status update's body for Gupshup's v1/event call: the
+	// request body itself, or, when an object in it repeats a member name,
+	// a copy with only the last of each (LastMembersJSON).
+	Event []byte
 }
 
 // SendToForm validates a Meta send body the way Graph would before
@@ -49,11 +53,16 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 	if !root.IsObject() || !gjson.ValidBytes(body) {
 		return s, InvalidParameter("The request body must be a JSON object.")
 	}
-	// One pass over the members; lookups below search this list (the
-	// first occurrence of a name wins, as with gjson.Get).
-	var buf [16]sendMember
-	members := collectMembers(root, buf[:0])
-	first := func(name string) gjson.Result {
+	if b := lastMembersValid(body); len(b) != len(body) {
+		body, root = b, gjson.ParseBytes(b)
+	}
+	// Of a name an object repeats (at any depth) only the last member is
+	// left, as Graph reads it: that value is validated, read and forwarded
+	// (Gupshup gets one copy of each member). One pass over the members;
+	// lookups below search this list.
+	var buf [16]member
+	members := lastMembers(root, buf[:0])
+	get := func(name string) gjson.Result {
 		for i := range members {
 			if members[i].name == name {
 				return members[i].v
@@ -61,23 +70,24 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		}
 		return gjson.Result{}
 	}
-	mp := first("messaging_product")
+	mp := get("messaging_product")
 	if !mp.Exists() || mp.Type == gjson.Null {
 		return s, MissingParameter("messaging_product")
 	}
 	if mp.Type != gjson.String || !strings.EqualFold(mp.Str, "whatsapp") {
 		return s, InvalidParameter(`Param messaging_product must be "whatsapp".`)
 	}
-	if st := first("status"); st.Type == gjson.String && st.Str != "" {
+	if st := get("status"); st.Type == gjson.String && st.Str != "" {
 		s.Status = st.Str
-		s.MessageID = first("message_id").String()
+		s.MessageID = get("message_id").String()
 		if s.MessageID == "" {
 			return s, MissingParameter("message_id")
 		}
+		s.Event = body
 	} else {
-		to := first("to")
+		to := get("to")
 		if to.Type == gjson.Null || to.String() == "" {
-			to = first("recipient")
+			to = get("recipient")
 		}
 		if to.String() == "" {
 			return s, MissingParameter("to")
@@ -86,7 +96,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 			return s, InvalidParameter("Param to must be a string.")
 		}
 		s.To = to.String()
-		t := first("type")
+		t := get("type")
 		switch {
 		case !t.Exists() || t.Type == gjson.Null:
 			s.Type = "text"
@@ -95,7 +105,7 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		default:
 			s.Type = t.Str
 		}
-		obj := first(s.Type)
+		obj := get(s.Type)
 		if !obj.Exists() || obj.Type == gjson.Null {
 			return s, MissingParameter(s.Type)
 		}
@@ -133,21 +143,6 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 	return s, nil
 }
 
-// sendMember is one top-level member of a send body.
-type sendMember struct {
-	name string
-	v    gjson.Result
-}
-
-// collectMembers appends root's members, in order, to dst.
-func collectMembers(root gjson.Result, dst []sendMember) []sendMember {
-	root.ForEach(func(k, v gjson.Result) bool {
-		dst = append(dst, sendMember{k.String(), v})
-		return true
-	})
-	return dst
-}
-
 // jsonEncodedContainer reports whether v is a string holding a JSON object
 // or array, as Graph accepts for any parameter (whatsapp-api-js sends
 // contacts this way). Its form field is that JSON text, unchanged.
@@ -165,7 +160,7 @@ func jsonEncodedContainer(v gjson.Result) bool {
 // nothing needs rewriting; otherwise the rewrite is one pass over raw.
 func normalizeTemplate(raw string) string {
 	var buf [8]templateEdit
-	edits := collectButtonEdits(gjson.Parse(raw).Get("components"), buf[:0])
+	edits := collectButtonEdits(lastMember(gjson.Parse(raw), "components"), buf[:0])
 	if len(edits) == 0 {
 		return raw
 	}
@@ -215,16 +210,16 @@ const (
 // indexes are offsets into the whole template) and those of carousel cards.
 func collectButtonEdits(comps gjson.Result, edits []templateEdit) []templateEdit {
 	comps.ForEach(func(_, c gjson.Result) bool {
-		if idx := c.Get("index"); idx.Type == gjson.Number && idx.Index > 0 {
+		if idx := lastMember(c, "index"); idx.Type == gjson.Number && idx.Index > 0 {
 			edits = append(edits, templateEdit{idx.Index, idx.Index + len(idx.Raw), editQuote})
 		}
-		if st := c.Get("sub_type"); st.Type == gjson.String && st.Index > 0 && hasUpperASCII(st.Raw) {
+		if st := lastMember(c, "sub_type"); st.Type == gjson.String && st.Index > 0 && hasUpperASCII(st.Raw) {
 			if isASCII(st.Raw) {
 				edits = append(edits, templateEdit{st.Index, st.Index + len(st.Raw), editLower})
 			}
 		}
-		c.Get("cards").ForEach(func(_, card gjson.Result) bool {
-			edits = collectButtonEdits(card.Get("components"), edits)
+		lastMember(c, "cards").ForEach(func(_, card gjson.Result) bool {
+			edits = collectButtonEdits(lastMember(card, "components"), edits)
 			return true
 		})
 		return true

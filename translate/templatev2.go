@@ -140,6 +140,7 @@ func V2TemplateRef(body []byte) (name, lang string, e *Error) {
 	if !root.IsObject() || !gjson.ValidBytes(body) {
 		return "", "", InvalidParameter("The request body must be a JSON object.")
 	}
+	root = gjson.ParseBytes(lastMembersValid(body))
 	return templateRef(root.Get("template"))
 }
 
@@ -188,12 +189,12 @@ func TemplateNotFound(name, lang string) *Error {
 // answer (500, code 131000), as for SendResponse; dst is returned unchanged.
 func TemplateV2Response(dst, gupshup []byte, to string) ([]byte, *Error) {
 	root := parseAnswer(gupshup)
-	if st := root.Get("status"); st.Type == gjson.String && strings.EqualFold(st.Str, "error") {
+	if st := lastMember(root, "status"); st.Type == gjson.String && strings.EqualFold(st.Str, "error") {
 		msg, code := upstreamMessage(root)
 		return dst, v2BadAnswer("The upstream answered the send with a success status but an error (" +
 			upstreamDetails(msg, code) + "); the message was probably not sent.")
 	}
-	id := scalarString(root.Get("messageId"))
+	id, _ := idString(lastMember(root, "messageId"))
 	if id == "" {
 		return dst, v2BadAnswer("The upstream accepted the request but its answer carried no message id; the message may have been sent.")
 	}
@@ -265,6 +266,9 @@ func TemplateV2Form(dst, body []byte, tpl V2Template, opt V2Options) (form []byt
 	if !root.IsObject() || !gjson.ValidBytes(body) {
 		return dst, "", InvalidParameter("The request body must be a JSON object.")
 	}
+	// A repeated member counts with its last value, as on Graph.
+	body = lastMembersValid(body)
+	root = gjson.ParseBytes(body)
 	var toV, recipient, typ, tmpl, rtype gjson.Result
 	var mp gjson.Result
 	unknown := ""

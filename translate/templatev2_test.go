@@ -354,6 +354,8 @@ func TestV2TemplateRef(t *testing.T) {
 		{"language as a string", `{"template":{"name":"t","language":"en"}}`, "", "", "(#100) The parameter template.language.code is required."},
 		{"not an object", `[]`, "", "", "(#100) Invalid parameter"},
 		{"not JSON", `{"template":`, "", "", "(#100) Invalid parameter"},
+		{"repeated template: the last counts", `{"template":{"name":"a","language":{"code":"en"}},"template":{"name":"b","language":{"code":"de"}}}`, "b", "de", ""},
+		{"repeated name and code: the last counts", `{"template":{"name":"a","name":"b","language":{"code":"en","code":"fr"}}}`, "b", "fr", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
