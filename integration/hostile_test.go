@@ -415,6 +415,17 @@ func readCases() []hostileCase {
 	return []hostileCase{
 		{name: "read/baseline", req: post(msgPath, jsonCT, tokenA, read(`,"message_id":"`+readWAMID+`"`)),
 			status: 200, shape: exactBody, body: `{"success":true}`, upstream: "/v1/event", calls: 1},
+		{name: "read/duplicate message_id: one copy, the last", fix: 5,
+			req:    post(msgPath, jsonCT, tokenA, read(`,"message_id":"wamid.first","message_id":"`+readWAMID+`"`)),
+			status: 200, shape: exactBody, body: `{"success":true}`, upstream: "/v1/event", calls: 1,
+			check: func(t *testing.T, h *hostile, a rawAnswer) {
+				for _, r := range h.sim.Requests() {
+					if strings.HasSuffix(r.Path, "/v1/event") && (strings.Contains(string(r.Body), "wamid.first") ||
+						!strings.Contains(string(r.Body), readWAMID)) {
+						t.Errorf("Gupshup got %s, want only the last message_id", r.Body)
+					}
+				}
+			}},
 		bad("read/no message_id", post(msgPath, jsonCT, tokenA, read(""))),
 		{name: "read/message_id is a number", req: post(msgPath, jsonCT, tokenA, read(`,"message_id":123`)),
 			status: 400, code: 100, upstream: "/v1/event", calls: 1},

@@ -68,7 +68,7 @@ func (s *Server) messages(c *gin.Context) {
 	}
 
 	if send.Status != "" {
-		s.statusUpdate(c, req)
+		s.statusUpdate(c, req, send.Event)
 		return
 	}
 	if req.phone.SendAPI == "v2" {
@@ -93,10 +93,11 @@ func (s *Server) messages(c *gin.Context) {
 }
 
 // statusUpdate serves a read receipt (with or without a typing indicator):
-// Gupshup's v1/event call, answered {"success":true} like Graph.
-func (s *Server) statusUpdate(c *gin.Context, req *request) {
+// Gupshup's v1/event call with event (the body, one copy of each member),
+// answered {"success":true} like Graph.
+func (s *Server) statusUpdate(c *gin.Context, req *request, event []byte) {
 	if _, ok := s.call(c, req.phone, "v1_event", nil, func(ctx context.Context, token string) (*upstream.Response, error) {
-		return s.opt.Upstream.SendEvent(ctx, req.phone.AppID, token, req.body)
+		return s.opt.Upstream.SendEvent(ctx, req.phone.AppID, token, event)
 	}); !ok {
 		return
 	}
