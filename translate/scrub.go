@@ -28,13 +28,18 @@ var (
 	gupshupTokenRe = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
 	// Long hex / base64 / base64url runs: keys, digests, JWT parts.
 	longRunRe = regexp.MustCompile(`[A-Za-z0-9+/=_-]{32,}`)
+	// E-mail addresses: the partner login is one.
+	emailRe = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
+	// IPv4 and IPv6 literals: addresses of the upstream's infrastructure.
+	ipRe = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]`)
 )
 
 // scrubUpstreamText makes text Gupshup wrote safe to show a client: invalid
 // UTF-8 becomes U+FFFD, control characters become spaces, anything that
 // looks like a credential (Gupshup sk_ tokens, bearer/basic credentials,
 // Authorization values, secret-named key=value pairs, hex or base64 runs of
-// 32 characters or more, a URL's userinfo, query and fragment) becomes
+// 32 characters or more, e-mail addresses, IP address literals, a URL's
+// userinfo, query and fragment) becomes
 // "[redacted]" or is dropped, and the result is at most maxUpstreamText
 // bytes plus a "..." marker.
 func scrubUpstreamText(s string) string {
@@ -54,6 +59,8 @@ func scrubUpstreamText(s string) string {
 	s = secretKVRe.ReplaceAllString(s, "${1}"+redacted)
 	s = gupshupTokenRe.ReplaceAllString(s, redacted)
 	s = longRunRe.ReplaceAllString(s, redacted)
+	s = emailRe.ReplaceAllString(s, redacted)
+	s = ipRe.ReplaceAllString(s, redacted)
 	return truncateUTF8(s, maxUpstreamText)
 }
 
