@@ -9,11 +9,7 @@ package integration
 // pending fix N in docs/security.md.
 
 import (
-	"bytes"
-	"fmt"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -633,23 +629,8 @@ func forge(tok string) string {
 }
 
 // multipartBodyNoT is multipartBody for building the table, before any
-// test runs.
+// test runs: an in-memory body cannot fail to be written.
 func multipartBodyNoT(parts ...formPart) (string, []byte) {
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	for _, p := range parts {
-		h := textproto.MIMEHeader{}
-		if p.filename != "" {
-			h.Set("Content-Disposition", multipart.FileContentDisposition(p.name, p.filename))
-		} else {
-			h.Set("Content-Disposition", fmt.Sprintf("form-data; name=%q", p.name))
-		}
-		if p.contentType != "" {
-			h.Set("Content-Type", p.contentType)
-		}
-		pw, _ := mw.CreatePart(h)
-		_, _ = pw.Write(p.data)
-	}
-	_ = mw.Close()
-	return mw.FormDataContentType(), b.Bytes()
+	ct, body, _ := buildMultipart(parts...)
+	return ct, body
 }

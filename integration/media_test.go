@@ -44,6 +44,16 @@ func filePart(filename, contentType string, data []byte) formPart {
 // multipartBody builds a multipart/form-data body and its Content-Type.
 func multipartBody(t *testing.T, parts ...formPart) (string, []byte) {
 	t.Helper()
+	ct, body, err := buildMultipart(parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct, body
+}
+
+// buildMultipart writes parts into a multipart/form-data body (in memory,
+// so only a part header that cannot be written fails it).
+func buildMultipart(parts ...formPart) (string, []byte, error) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	for _, p := range parts {
@@ -58,16 +68,16 @@ func multipartBody(t *testing.T, parts ...formPart) (string, []byte) {
 		}
 		pw, err := mw.CreatePart(h)
 		if err != nil {
-			t.Fatal(err)
+			return "", nil, err
 		}
 		if _, err := pw.Write(p.data); err != nil {
-			t.Fatal(err)
+			return "", nil, err
 		}
 	}
 	if err := mw.Close(); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	return mw.FormDataContentType(), b.Bytes()
+	return mw.FormDataContentType(), b.Bytes(), nil
 }
 
 // uploadForm posts a multipart body to /v23.0/{phone}/media.
