@@ -1,13 +1,12 @@
 package server
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,53 +18,25 @@ import (
 	"waproxy/upstream"
 )
 
-// memIndex is an in-memory media and flow index.
-type memIndex struct {
-	mu    sync.Mutex
-	media map[string]store.Media
-	flows map[string]store.Flow
-}
-
-func (m *memIndex) PutMedia(_ context.Context, v store.Media) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.media[v.ID] = v
-	return nil
-}
-
-func (m *memIndex) Media(_ context.Context, id string) (store.Media, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.media[id]
-	return v, ok, nil
-}
-
-func (m *memIndex) DeleteMedia(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.media, id)
-	return nil
-}
-
-func (m *memIndex) PutFlow(_ context.Context, v store.Flow) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.flows[v.ID] = v
-	return nil
-}
-
-func (m *memIndex) Flow(_ context.Context, id string) (store.Flow, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.flows[id]
-	return v, ok, nil
-}
-
-func (m *memIndex) DeleteFlow(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.flows, id)
-	return nil
+// openIndex opens a store in the test's directory holding media and flows.
+func openIndex(t *testing.T, media []store.Media, flows []store.Flow) *store.Bolt {
+	t.Helper()
+	q, err := store.Open(filepath.Join(t.TempDir(), "index.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	for _, m := range media {
+		if err := q.PutMedia(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range flows {
+		if err := q.PutFlow(t.Context(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return q
 }
 
 // failure is how the fake Gupshup fails the call under test.
@@ -158,16 +129,15 @@ func failingServer(t *testing.T, target string, f failure) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx := &memIndex{
-		media: map[string]store.Media{
-			"m-p": {ID: "m-p", Tenant: "t", AppID: "app-p", Size: -1},
-			"m-s": {ID: "m-s", Tenant: "t", AppID: "app-s", Size: -1},
+	idx := openIndex(t,
+		[]store.Media{
+			{ID: "m-p", Tenant: "t", AppID: "app-p", Size: -1},
+			{ID: "m-s", Tenant: "t", AppID: "app-s", Size: -1},
 		},
-		flows: map[string]store.Flow{
-			"f-p": {ID: "f-p", Tenant: "t", AppID: "app-p"},
-			"f-s": {ID: "f-s", Tenant: "t", AppID: "app-s"},
-		},
-	}
+		[]store.Flow{
+			{ID: "f-p", Tenant: "t", AppID: "app-p"},
+			{ID: "f-s", Tenant: "t", AppID: "app-s"},
+		})
 	signer, err := auth.NewURLSigner([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)

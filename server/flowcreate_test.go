@@ -1,11 +1,9 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -13,36 +11,8 @@ import (
 	"waproxy/auth"
 	"waproxy/config"
 	"waproxy/gupshupsim"
-	"waproxy/store"
 	"waproxy/upstream"
 )
-
-// memFlows is an in-memory flow index.
-type memFlows struct {
-	mu sync.Mutex
-	m  map[string]store.Flow
-}
-
-func (f *memFlows) PutFlow(_ context.Context, fl store.Flow) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.m[fl.ID] = fl
-	return nil
-}
-
-func (f *memFlows) Flow(_ context.Context, id string) (store.Flow, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fl, ok := f.m[id]
-	return fl, ok, nil
-}
-
-func (f *memFlows) DeleteFlow(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.m, id)
-	return nil
-}
 
 const (
 	simApp   = "a1b2c3d4-0000-4000-8000-000000000001"
@@ -80,7 +50,7 @@ func newFlowWorldWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *fl
 		t.Fatal(err)
 	}
 	srv := New(Options{Directory: dir, Tokens: auth.NewTokens(nil, auth.TokensConfig{}),
-		Flows: &FlowOptions{API: up, Index: &memFlows{m: map[string]store.Flow{}},
+		Flows: &FlowOptions{API: up, Index: openIndex(t, nil, nil),
 			Signer: signer, PublicURL: "http://proxy.example"}})
 	return &flowWorld{sim: sim, srv: srv}
 }
