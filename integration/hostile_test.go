@@ -28,14 +28,15 @@ type hostileFixture struct {
 
 // newHostileWorld is the world the main table runs against: both tenants
 // with a webhook (so the intake and the admin API are served), a
-// Gupshup timeout short enough for the hang cases, and download URLs that
-// expire at once.
+// Gupshup timeout short enough for the hang cases (which hang far longer)
+// yet long enough for a 900 KB send under -race on a loaded machine, and
+// download URLs that expire at once.
 func newHostileWorld(t *testing.T) (*hostile, hostileFixture) {
 	t.Helper()
 	rcA := newGoReceiver(t, metaSecretA, "")
 	rcB := newGoReceiver(t, "meta-secret-b", "")
 	h := newHostile(t, worldOptions{
-		timeout:         time.Second,
+		timeout:         4 * time.Second,
 		mediaURLTTL:     time.Millisecond,
 		noVerifyOnStart: true,
 		webhookA:        &tenantWebhook{url: rcA.URL, appSecret: metaSecretA, concurrency: 1},
@@ -476,7 +477,7 @@ func gupshupAnswerCases() []hostileCase {
 		c("502 with an empty body", gupshupsim.Fault{Status: 502}, 500, 131000),
 		c("503 with a 4 MB body", gupshupsim.Fault{Status: 503, Body: strings.Repeat("x", 4<<20)}, 500, 131000),
 		rateLimited,
-		c("hang past the timeout", gupshupsim.Fault{Delay: 5 * time.Second, Status: 200}, 503, 131000),
+		c("hang past the timeout", gupshupsim.Fault{Delay: time.Minute, Status: 200}, 503, 131000),
 		c("connection reset", gupshupsim.Fault{Reset: true}, 503, 131000),
 		truncated, stringCode, scrubbed,
 	}
@@ -501,7 +502,7 @@ func gupshupMediaAnswerCases(f hostileFixture) []hostileCase {
 	return []hostileCase{
 		dl("500 with HTML", gupshupsim.Fault{Status: 500, Body: "<html>oops</html>"}, 500, 131000),
 		dl("404", gupshupsim.Fault{Status: 404, Body: `{"status":"error","message":"Invalid Media Id"}`}, 400, 100),
-		transient(dl("hang past the timeout", gupshupsim.Fault{Delay: 5 * time.Second, Status: 200}, 503, 2)),
+		transient(dl("hang past the timeout", gupshupsim.Fault{Delay: time.Minute, Status: 200}, 503, 2)),
 		transient(dl("connection reset", gupshupsim.Fault{Reset: true}, 503, 2)),
 		up("200 without a media id", gupshupsim.Fault{Status: 200, Body: `{"status":"success"}`}, 500, 1),
 		up("200 with HTML", gupshupsim.Fault{Status: 200, Body: "<html>ok</html>"}, 500, 1),
