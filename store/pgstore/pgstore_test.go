@@ -50,4 +50,3 @@ func TestOpenRejectsABadURLWithoutQuotingIt(t *testing.T) {
 		t.Fatalf("error quotes the password: %s", got)
 	}
 }
-
