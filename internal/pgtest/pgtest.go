@@ -64,7 +64,7 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	c, err := StartCluster()
-	if errors.Is(err, ErrNoPostgres) && os.Getenv(SkipEnv) == "1" {
+	if skipMissing(err) {
 		skipped = true
 		return m.Run()
 	}
@@ -111,7 +111,7 @@ func NewDatabase(t testing.TB) string {
 func Start(tb testing.TB) string {
 	tb.Helper()
 	c, err := StartCluster()
-	if errors.Is(err, ErrNoPostgres) && os.Getenv(SkipEnv) == "1" {
+	if skipMissing(err) {
 		tb.Skip("PostgreSQL not installed and " + SkipEnv + "=1")
 	}
 	if err != nil {
@@ -125,11 +125,17 @@ func Start(tb testing.TB) string {
 	return c.URL
 }
 
+// skipMissing reports whether err means PostgreSQL is not installed and
+// WAPROXY_SKIP_POSTGRES=1 asks to skip rather than fail.
+func skipMissing(err error) bool {
+	return errors.Is(err, ErrNoPostgres) && os.Getenv(SkipEnv) == "1"
+}
+
 // StartCluster initializes and starts a cluster in a new temp dir, listening on a
 // free port of 127.0.0.1 only, and waits until it accepts connections.
 // Stop stops it and removes the dir.
 func StartCluster() (*Cluster, error) {
-	bin, err := findBin()
+	bin, err := findBin(binGlob)
 	if err != nil {
 		return nil, err
 	}
@@ -162,10 +168,13 @@ func StartCluster() (*Cluster, error) {
 	}
 }
 
-// findBin returns the newest /usr/lib/postgresql/<version>/bin holding
-// initdb and pg_ctl.
-func findBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+// binGlob matches the bin directories of Debian's PostgreSQL versions.
+const binGlob = "/usr/lib/postgresql/*/bin"
+
+// findBin returns the newest <version>/bin matching glob that holds initdb
+// and pg_ctl.
+func findBin(glob string) (string, error) {
+	dirs, _ := filepath.Glob(glob)
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, d := range dirs {
 		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "pg_ctl")) {
