@@ -1,8 +1,8 @@
 // Package store is the relay's durable queue: webhook events waiting for
 // delivery, the deduplication window, dead letters and the Gupshup-id →
 // wamid map. Queue is the contract; Bolt is the embedded single-file
-// implementation (one process owns the file). A networked implementation
-// (Redis) satisfies the same interface and runs the same conformance tests
+// implementation (one process owns the file); store/pgstore is the
+// PostgreSQL one for many replicas. Both run the same conformance tests
 // (package storetest).
 package store
 
