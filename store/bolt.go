@@ -59,13 +59,13 @@ type Options struct {
 // withDefaults returns o with every unset field at its default.
 func (o Options) withDefaults() Options {
 	if o.DedupWindow <= 0 {
-		o.DedupWindow = 24 * time.Hour
+		o.DedupWindow = DefaultDedupWindow
 	}
 	if o.MediaTTL <= 0 {
-		o.MediaTTL = 30 * 24 * time.Hour
+		o.MediaTTL = DefaultMediaTTL
 	}
 	if o.IDTTL <= 0 {
-		o.IDTTL = 7 * 24 * time.Hour
+		o.IDTTL = DefaultIDTTL
 	}
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = time.Minute

@@ -89,6 +89,18 @@ type Queue interface {
 	Close() error
 }
 
+// Retention defaults every implementation uses.
+const (
+	// DefaultDedupWindow is how long an event Key suppresses later events
+	// with the same Key.
+	DefaultDedupWindow = 24 * time.Hour
+	// DefaultIDTTL is how long Gupshup-id → wamid pairs are remembered.
+	DefaultIDTTL = 7 * 24 * time.Hour
+	// DefaultMediaTTL is how long a media record is valid (Meta keeps media
+	// for 30 days).
+	DefaultMediaTTL = 30 * 24 * time.Hour
+)
+
 // ErrNotFound means no event (or dead letter) has that id.
 var ErrNotFound = errors.New("store: no such event")
 

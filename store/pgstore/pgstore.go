@@ -72,13 +72,13 @@ type Options struct {
 // withDefaults returns o with every unset field at its default.
 func (o Options) withDefaults() (Options, error) {
 	if o.DedupWindow <= 0 {
-		o.DedupWindow = 24 * time.Hour
+		o.DedupWindow = store.DefaultDedupWindow
 	}
 	if o.IDTTL <= 0 {
-		o.IDTTL = 7 * 24 * time.Hour
+		o.IDTTL = store.DefaultIDTTL
 	}
 	if o.MediaTTL <= 0 {
-		o.MediaTTL = 30 * 24 * time.Hour
+		o.MediaTTL = store.DefaultMediaTTL
 	}
 	if o.LeaseDuration <= 0 {
 		o.LeaseDuration = 5 * time.Minute
