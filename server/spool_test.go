@@ -145,16 +145,16 @@ func TestSpoolSweeperRun(t *testing.T) {
 			t.Errorf("log: %v", logs.All())
 		}
 		// Half a period later another upload starts.
-		time.Sleep(maxAge / 2)
+		advance(maxAge / 2)
 		makeSpoolFiles(t, dir, time.Now(), []spoolFile{{name: "waproxy-upload-4"}})
 		// At the first period's sweep the first in-flight file is past
 		// the bound (11m), the new one is not (5m); at the next it is.
-		time.Sleep(maxAge / 2)
+		advance(maxAge / 2)
 		synctest.Wait()
 		if got := remaining(t, dir); !slices.Equal(got, []string{"waproxy-upload-4"}) {
 			t.Errorf("after one period: %v", got)
 		}
-		time.Sleep(maxAge)
+		advance(maxAge)
 		synctest.Wait()
 		if got := remaining(t, dir); len(got) != 0 {
 			t.Errorf("after two periods: %v", got)
@@ -215,4 +215,12 @@ func TestSpoolFileSurvivesSweep(t *testing.T) {
 			t.Fatalf("read %q, %v", b, err)
 		}
 	}
+}
+
+// advance lets d of the bubble's fake time pass and returns once every
+// goroutine in the bubble is blocked again: what was due within d has
+// run. Call it only inside synctest.Test.
+func advance(d time.Duration) {
+	<-time.After(d)
+	synctest.Wait()
 }
