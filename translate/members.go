@@ -8,16 +8,23 @@ type member struct {
 	v    gjson.Result
 }
 
+// allMembers appends obj's members to dst in document order, repeats
+// included: for a body LastMembersJSON has already made last-wins.
+func allMembers(obj gjson.Result, dst []member) []member {
+	obj.ForEach(func(k, v gjson.Result) bool {
+		dst = append(dst, member{k.String(), v})
+		return true
+	})
+	return dst
+}
+
 // lastMembers appends obj's members to dst in document order, keeping of
 // each name only its last occurrence (at that occurrence's place). Graph
 // reads a duplicated member last-wins; gjson.Get returns the first, so
 // every lookup of a client's member goes through here or lastMember.
 func lastMembers(obj gjson.Result, dst []member) []member {
 	start := len(dst)
-	obj.ForEach(func(k, v gjson.Result) bool {
-		dst = append(dst, member{k.String(), v})
-		return true
-	})
+	dst = allMembers(obj, dst)
 	all := dst[start:]
 	if len(all) < 2 {
 		return dst

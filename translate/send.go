@@ -57,11 +57,11 @@ func SendToForm(dst []byte, body []byte, opt SendOptions) (Send, *Error) {
 		body, root = b, gjson.ParseBytes(b)
 	}
 	// Of a name an object repeats (at any depth) only the last member is
-	// left, as Graph reads it: that value is validated, read and forwarded
-	// (Gupshup gets one copy of each member). One pass over the members;
-	// lookups below search this list.
+	// left now, as Graph reads it: that value is validated, read and
+	// forwarded (Gupshup gets one copy of each member), and plain lookups
+	// below find it. One pass over the members; lookups search this list.
 	var buf [16]member
-	members := lastMembers(root, buf[:0])
+	members := allMembers(root, buf[:0])
 	get := func(name string) gjson.Result {
 		for i := range members {
 			if members[i].name == name {
@@ -160,7 +160,7 @@ func jsonEncodedContainer(v gjson.Result) bool {
 // nothing needs rewriting; otherwise the rewrite is one pass over raw.
 func normalizeTemplate(raw string) string {
 	var buf [8]templateEdit
-	edits := collectButtonEdits(lastMember(gjson.Parse(raw), "components"), buf[:0])
+	edits := collectButtonEdits(gjson.Get(raw, "components"), buf[:0])
 	if len(edits) == 0 {
 		return raw
 	}
@@ -210,16 +210,16 @@ const (
 // indexes are offsets into the whole template) and those of carousel cards.
 func collectButtonEdits(comps gjson.Result, edits []templateEdit) []templateEdit {
 	comps.ForEach(func(_, c gjson.Result) bool {
-		if idx := lastMember(c, "index"); idx.Type == gjson.Number && idx.Index > 0 {
+		if idx := c.Get("index"); idx.Type == gjson.Number && idx.Index > 0 {
 			edits = append(edits, templateEdit{idx.Index, idx.Index + len(idx.Raw), editQuote})
 		}
-		if st := lastMember(c, "sub_type"); st.Type == gjson.String && st.Index > 0 && hasUpperASCII(st.Raw) {
+		if st := c.Get("sub_type"); st.Type == gjson.String && st.Index > 0 && hasUpperASCII(st.Raw) {
 			if isASCII(st.Raw) {
 				edits = append(edits, templateEdit{st.Index, st.Index + len(st.Raw), editLower})
 			}
 		}
-		lastMember(c, "cards").ForEach(func(_, card gjson.Result) bool {
-			edits = collectButtonEdits(lastMember(card, "components"), edits)
+		c.Get("cards").ForEach(func(_, card gjson.Result) bool {
+			edits = collectButtonEdits(card.Get("components"), edits)
 			return true
 		})
 		return true
