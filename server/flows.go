@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"waproxy/auth"
+	"waproxy/internal/bodybudget"
 	"waproxy/store"
 	"waproxy/translate"
 	"waproxy/upstream"
@@ -358,7 +359,7 @@ func (s *Server) flowAssets(c *gin.Context) {
 // (flow.json), name, asset_type=FLOW_JSON.
 func (s *Server) uploadFlowAsset(c *gin.Context) {
 	r := c.Request
-	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
+	raw, err := bodybudget.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
 		s.readError(c, err, s.opt.MaxBodyBytes)
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"waproxy/auth"
+	"waproxy/internal/bodybudget"
 	"waproxy/translate"
 	"waproxy/upstream"
 )
@@ -240,7 +241,7 @@ func (s *Server) parse(c *gin.Context, objectID string) (*request, bool) {
 // come first, as on Graph. ok is false when the answer was written.
 func (s *Server) readParams(c *gin.Context, authorize func(formToken string) bool) (params []byte, ok bool) {
 	r := c.Request
-	raw, err := readBody(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
+	raw, err := bodybudget.ReadAll(http.MaxBytesReader(c.Writer, r.Body, s.opt.MaxBodyBytes), r.ContentLength, s.opt.MaxBodyBytes)
 	if err != nil {
 		s.readError(c, err, s.opt.MaxBodyBytes)
 		return nil, false
@@ -254,30 +255,6 @@ func (s *Server) readParams(c *gin.Context, authorize func(formToken string) boo
 		return nil, false
 	}
 	return params, true
-}
-
-// readBody reads a request body. With a Content-Length (within max) the
-// buffer is allocated once at that size instead of growing by doubling.
-func readBody(r io.Reader, contentLength, max int64) ([]byte, error) {
-	if contentLength <= 0 || contentLength > max {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, 0, contentLength+1) // +1: the EOF read needs no growth
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) {
-			// More than Content-Length said: let the reader's limit decide.
-			rest, err := io.ReadAll(r)
-			return append(buf, rest...), err
-		}
-	}
 }
 
 // bearer returns the token of an "Authorization: Bearer …" (or "OAuth …")

@@ -2,12 +2,10 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"unicode/utf8"
 )
 
@@ -103,36 +101,5 @@ func TestMaskPhone(t *testing.T) {
 		if len(got) > maxMaskedPhone+len("…(900000 bytes)") || utf8.ValidString(in) && !utf8.ValidString(got) {
 			t.Errorf("%.40q: %d bytes, valid UTF-8 %v", in, len(got), utf8.ValidString(got))
 		}
-	}
-}
-
-func TestReadBody(t *testing.T) {
-	body := strings.Repeat("x", 1000)
-	tests := []struct {
-		name          string
-		contentLength int64
-		max           int64
-		want          string
-	}{
-		{"content length exact", 1000, 1 << 20, body},
-		{"no content length", -1, 1 << 20, body},
-		{"content length smaller than the body", 10, 1 << 20, body},
-		{"content length larger than the body", 5000, 1 << 20, body},
-		{"content length over the cap: read without presizing", 5000, 100, body},
-		{"empty body", 0, 1 << 20, ""},
-	}
-	for _, tc := range tests {
-		r := strings.NewReader(tc.want)
-		got, err := readBody(r, tc.contentLength, tc.max)
-		if err != nil || string(got) != tc.want {
-			t.Errorf("%s: %d bytes, %v", tc.name, len(got), err)
-		}
-	}
-	boom := errors.New("boom")
-	if _, err := readBody(iotest.ErrReader(boom), 10, 100); !errors.Is(err, boom) {
-		t.Errorf("a failing reader: %v", err)
-	}
-	if got := testing.AllocsPerRun(100, func() { _, _ = readBody(strings.NewReader(body), 1000, 1<<20) }); got > 2 {
-		t.Errorf("%v allocations for a body of known length, want at most 2", got)
 	}
 }

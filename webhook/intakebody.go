@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"waproxy/internal/bodybudget"
@@ -28,7 +27,7 @@ func (r *Relay) readBody(w http.ResponseWriter, req *http.Request) ([]byte, stri
 		w.Header().Set("Connection", "close")
 		return nil, "too_large"
 	}
-	body, err := readAll(http.MaxBytesReader(w, req.Body, r.opt.MaxBodyBytes), req.ContentLength)
+	body, err := bodybudget.ReadAll(http.MaxBytesReader(w, req.Body, r.opt.MaxBodyBytes), req.ContentLength, r.opt.MaxBodyBytes)
 	if err == nil {
 		return body, ""
 	}
@@ -43,30 +42,6 @@ func (r *Relay) readBody(w http.ResponseWriter, req *http.Request) ([]byte, stri
 		return nil, "busy"
 	}
 	return nil, "unreadable"
-}
-
-// readAll reads a body; with a Content-Length the buffer is allocated once
-// at that size instead of growing by doubling.
-func readAll(rd io.Reader, contentLength int64) ([]byte, error) {
-	if contentLength <= 0 {
-		return io.ReadAll(rd)
-	}
-	buf := make([]byte, 0, contentLength+1) // +1: the EOF read needs no growth
-	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) {
-			// More than Content-Length said: the reader's limit decides.
-			rest, err := io.ReadAll(rd)
-			return append(buf, rest...), err
-		}
-	}
 }
 
 // MaxBodyBytes is the largest callback body the intake takes.
