@@ -7,7 +7,7 @@ import (
 	"testing/iotest"
 )
 
-func TestReadBody(t *testing.T) {
+func TestReadAll(t *testing.T) {
 	body := strings.Repeat("x", 1000)
 	tests := []struct {
 		name          string
